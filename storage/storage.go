@@ -65,3 +65,7 @@ type Storage interface {
 
 // ErrNotFound is returned (wrapped) when a named volume does not exist.
 var ErrNotFound = errors.New("volume not found")
+
+// ErrNoSpace is returned (wrapped) when the pool has no room left for a new
+// volume or for writes into one.
+var ErrNoSpace = errors.New("no space left in the pool")
