@@ -69,3 +69,7 @@ var ErrNotFound = errors.New("volume not found")
 // ErrNoSpace is returned (wrapped) when the pool has no room left for a new
 // volume or for writes into one.
 var ErrNoSpace = errors.New("no space left in the pool")
+
+// ErrHasClones is returned (wrapped) when a golden cannot be destroyed yet
+// because copies still depend on it; gc retries once they are gone.
+var ErrHasClones = errors.New("golden still has clones")
