@@ -7,7 +7,7 @@
 package testbtrfs
 
 import (
-	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,17 +75,33 @@ func unmount(tb testing.TB, img, mnt string) {
 
 // WaitDetached waits up to 10 s for every loop device backed by img to go
 // away, as the kernel may free an autoclear device just after umount
-// returns. It returns what "losetup -j img" still lists, or "".
+// returns. It returns the devices still attached, or "". Unlike
+// "losetup -j", it also sees devices whose image was deleted.
 func WaitDetached(tb testing.TB, img string) string {
 	tb.Helper()
 	losetup := path(tb, "losetup", "mount")
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		out, err := exec.Command(losetup, "-j", img).CombinedOutput()
-		if err != nil {
-			tb.Fatalf("testbtrfs: losetup -j %s: %v: %s", img, err, out)
+		out, err := exec.Command(losetup, "--json", "-O", "NAME,BACK-FILE").Output()
+		var list struct {
+			Devices []struct {
+				Name string `json:"name"`
+				File string `json:"back-file"`
+			} `json:"loopdevices"`
 		}
-		if s := string(bytes.TrimSpace(out)); s == "" || time.Now().After(deadline) {
-			return s
+		if err == nil {
+			err = json.Unmarshal(out, &list)
+		}
+		if err != nil {
+			tb.Fatalf("testbtrfs: losetup --json: %v: %s", err, out)
+		}
+		var left []string
+		for _, d := range list.Devices {
+			if d.File == img || d.File == img+" (deleted)" {
+				left = append(left, d.Name+" ("+d.File+")")
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return strings.Join(left, ", ")
 		}
 	}
 }

@@ -1,0 +1,84 @@
+package btrfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/dittodb/ditto/storage"
+)
+
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		`/mnt/a\040b`:    "/mnt/a b",
+		`/x\011\012\134`: "/x\t\n\\",
+		`/plain`:         "/plain",
+		`/bad\04`:        `/bad\04`,
+		`/bad\9xx`:       `/bad\9xx`,
+	} {
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestWithin(t *testing.T) {
+	for _, c := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/mnt/a", "/mnt/a", true}, {"/mnt/a/b", "/mnt/a", true}, {"/mnt/ab", "/mnt/a", false},
+		{"/mnt", "/mnt/a", false}, {"/x", "/", true}, {"/..x", "/", true},
+	} {
+		if got := within(c.path, c.dir); got != c.want {
+			t.Errorf("within(%q, %q) = %v", c.path, c.dir, got)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, ok := range []string{"g1", "20260101-1200", "a..b", "-x"} {
+		if err := ValidateName(ok); err != nil {
+			t.Errorf("ValidateName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", "/", "a\x00"} {
+		if err := ValidateName(bad); err == nil {
+			t.Errorf("ValidateName(%q) = nil", bad)
+		}
+	}
+}
+
+func TestFail(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want error
+	}{
+		{syscall.ENOSPC, storage.ErrNoSpace},
+		{&os.PathError{Op: "open", Path: "/p", Err: syscall.ENOENT}, storage.ErrNotFound},
+		{syscall.EEXIST, fs.ErrExist},
+		{syscall.EPERM, syscall.EPERM},
+	} {
+		err := fail("clone", `copy "c1"`, c.err)
+		if !errors.Is(err, c.want) || !errors.Is(err, c.err) {
+			t.Errorf("fail(%v) = %v, want it to wrap %v", c.err, err, c.want)
+		}
+	}
+}
+
+func TestIsBtrfsImage(t *testing.T) {
+	dir := t.TempDir()
+	if ok, err := isBtrfsImage(filepath.Join(dir, "missing")); ok || err != nil {
+		t.Errorf("missing image: %v, %v", ok, err)
+	}
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("tiny"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := isBtrfsImage(small); ok || err != nil {
+		t.Errorf("small file: %v, %v", ok, err)
+	}
+}
