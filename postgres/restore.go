@@ -1,0 +1,241 @@
+package postgres
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
+)
+
+// RestoreOptions says what to restore where.
+type RestoreOptions struct {
+	Bin       Bin
+	Dump      DumpInfo
+	SocketDir string
+	Port      int
+	Superuser string // role to connect as (trusted on the Unix socket)
+	Database  string // target database, created by Restore
+	Jobs      int    // pg_restore --jobs for custom and directory dumps
+	Log       hclog.Logger
+}
+
+// Restore loads the dump into a new database on a running server: it
+// creates the roles the dump refers to (NOLOGIN), creates the database
+// (unless a plain dump creates it itself), and runs pg_restore or psql.
+// On failure the database is left as it is: discard the cluster.
+func Restore(ctx context.Context, o RestoreOptions) error {
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	d := o.Dump
+	if d.Format.IsArchive() && d.DumperMajor > o.Bin.Major {
+		return fmt.Errorf("dump %s was made by pg_dump %s; restoring it needs PostgreSQL %d or newer, but the binaries are %s; install postgresql-%d or pass --pg-bin DIR",
+			d.Path, d.DumperVersion, d.DumperMajor, o.Bin, d.DumperMajor)
+	}
+	createsItself := !d.Format.IsArchive() && d.Database != ""
+	if createsItself && d.Database != o.Database {
+		return fmt.Errorf("plain dump %s creates its own database %q, so it cannot be restored into %q; use %q, or make the dump without --create", d.Path, d.Database, o.Database, d.Database)
+	}
+	roles, err := dumpRoles(ctx, o)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, socketDSN(o.SocketDir, o.Port, o.Superuser, "postgres"))
+	if err != nil {
+		return fmt.Errorf("restore: connecting to the target server: %w", err)
+	}
+	defer conn.Close(context.Background())
+	if err := createRoles(ctx, conn, roles, o.Log); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if !createsItself {
+		sql := "CREATE DATABASE " + pgx.Identifier{o.Database}.Sanitize() + " TEMPLATE template0 ENCODING 'UTF8'"
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("restore: creating database %q: %w", o.Database, err)
+		}
+	}
+	if d.Format.IsArchive() {
+		return restoreArchive(ctx, o)
+	}
+	return restorePlain(ctx, o, createsItself)
+}
+
+// dumpRoles reads the roles from the dump's schema: the SQL itself for
+// plain dumps, pg_restore's rendering of it for archives.
+func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
+	if !o.Dump.Format.IsArchive() {
+		r, closeFn, err := openPlain(o.Dump, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer closeFn()
+		roles, err := scanRoles(r)
+		if err != nil {
+			return nil, fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, err)
+		}
+		return roles, nil
+	}
+	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "--schema-only", "-f", "-", o.Dump.Path)
+	cmd.Env = childEnv()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var roles []string
+	var scanErr error
+	tail, err := runTool(cmd, nil, func() {
+		roles, scanErr = scanRoles(out)
+		_, _ = io.Copy(io.Discard, out)
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail)
+	}
+	return roles, nil
+}
+
+func toolError(tool, path string, err error, stderr string) error {
+	hint := corruptHint(stderr)
+	if hint == "" {
+		hint = "fix the cause above and run the restore again"
+	}
+	return fmt.Errorf("%s of %s failed (%v):\n%s\n%s", tool, path, err, stderr, hint)
+}
+
+// openPlain opens a plain dump, decompressing plain-gzip. The compressed
+// bytes read count towards p, if set.
+func openPlain(d DumpInfo, p *progress) (io.Reader, func(), error) {
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dump %s: %w", d.Path, err)
+	}
+	var r io.Reader = bufio.NewReaderSize(f, 256<<10)
+	if p != nil {
+		r = counted{r: r, p: p}
+	}
+	if d.Format != FormatPlainGzip {
+		return r, func() { f.Close() }, nil
+	}
+	z, err := gzip.NewReader(r)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", d.Path, err)
+	}
+	return z, func() { z.Close(); f.Close() }, nil
+}
+
+// archiveItems counts the entries of an archive's table of contents.
+func archiveItems(ctx context.Context, o RestoreOptions) int64 {
+	out, err := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "-l", o.Dump.Path).Output()
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		if len(l) > 0 && l[0] != ';' {
+			n++
+		}
+	}
+	return n
+}
+
+func restoreArchive(ctx context.Context, o RestoreOptions) error {
+	args := []string{"--exit-on-error", "--no-password", "--verbose",
+		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}
+	if o.Jobs > 1 && o.Dump.Format != FormatTar {
+		args = append(args, "--jobs", strconv.Itoa(o.Jobs))
+	}
+	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), append(args, o.Dump.Path)...)
+	cmd.Env = childEnv()
+	p := newProgress(o.Log, "items", archiveItems(ctx, o))
+	defer p.stop()
+	tail, err := runTool(cmd, func(line string) {
+		step := strings.TrimPrefix(line, "pg_restore: ")
+		if strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "processing ") || strings.HasPrefix(step, "executing ") {
+			p.n.Add(1)
+			p.at(step, strings.HasPrefix(step, "processing data for table "))
+		}
+	}, nil)
+	if err != nil {
+		return toolError("pg_restore", o.Dump.Path, err, tail)
+	}
+	p.finish()
+	return nil
+}
+
+// restorePlain streams the SQL into psql, noting each COPY as a table step.
+func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) error {
+	db := o.Database
+	if createsItself {
+		db = "postgres" // the dump creates o.Database and connects to it
+	}
+	var size int64
+	if fi, err := os.Stat(o.Dump.Path); err == nil {
+		size = fi.Size()
+	}
+	p := newProgress(o.Log, "bytes", size)
+	defer p.stop()
+	r, closeFn, err := openPlain(o.Dump, p)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	cmd := exec.CommandContext(ctx, o.Bin.Path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
+		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
+	cmd.Env = childEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	var feedErr error
+	tail, err := runTool(cmd, nil, func() {
+		feedErr = feedLines(r, stdin, func(line []byte) {
+			if bytes.HasPrefix(line, []byte("COPY ")) {
+				p.at(string(bytes.TrimSpace(line)), true)
+			}
+		})
+		stdin.Close()
+	})
+	if err != nil {
+		return toolError("psql", o.Dump.Path, err, tail)
+	}
+	if feedErr != nil {
+		return fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, feedErr)
+	}
+	p.finish()
+	return nil
+}
+
+// feedLines copies r to w, showing each line's start to onLine. A write
+// error (psql gone) ends it quietly: psql's own error tells why.
+func feedLines(r io.Reader, w io.Writer, onLine func([]byte)) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	atStart := true
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if atStart && len(chunk) > 0 {
+			onLine(chunk)
+		}
+		atStart = err == nil
+		if _, werr := w.Write(chunk); werr != nil {
+			return nil
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return err
+		}
+	}
+}

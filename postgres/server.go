@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+// ServerOptions says how to start one postgres process. Everything that
+// differs between copies of one golden goes on the command line, so the data
+// directory stays as the golden left it.
+type ServerOptions struct {
+	Bin       Bin
+	User      OSUser
+	DataDir   string
+	Port      int
+	SocketDir string   // created (owned by User, 0700) if missing; -k
+	Listen    string   // listen_addresses; "" means no TCP at all
+	Settings  []string // extra "key=value", each passed as -c key=value
+	LogFile   string   // server stdout+stderr appended here (owned by User, 0600); "" discards
+}
+
+// Server is a started postmaster.
+type Server struct {
+	Proc      proc.Ref
+	Port      int
+	SocketDir string
+	DataDir   string
+	LogFile   string
+}
+
+// Start execs postgres directly (no pg_ctl, no shell) in its own session, so
+// it outlives ditto and a Ctrl-C in ditto's terminal does not reach it. It
+// returns once the process exists; use WaitReady to know it serves.
+func Start(ctx context.Context, o ServerOptions) (*Server, error) {
+	if o.Port <= 0 || o.Port > 65535 {
+		return nil, fmt.Errorf("start postgres: invalid port %d", o.Port)
+	}
+	attr, err := procAttr(o.User, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := mkdirOwned(o.SocketDir, o.User, 0o700); err != nil {
+		return nil, fmt.Errorf("start postgres: socket directory: %w", err)
+	}
+	logName := o.LogFile
+	if logName == "" {
+		logName = os.DevNull
+	}
+	logf, err := os.OpenFile(logName, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: log file: %w", err)
+	}
+	defer logf.Close()
+	if o.LogFile != "" {
+		if err := chownMode(o.LogFile, o.User, 0o600); err != nil {
+			return nil, fmt.Errorf("start postgres: log file: %w", err)
+		}
+	}
+	args := []string{"-D", o.DataDir, "-p", strconv.Itoa(o.Port), "-k", o.SocketDir,
+		"-c", "listen_addresses=" + o.Listen}
+	for _, s := range o.Settings {
+		args = append(args, "-c", s)
+	}
+	// Not CommandContext: ctx ending must not kill a server meant to outlive us.
+	cmd := exec.Command(o.Bin.Path("postgres"), args...)
+	cmd.SysProcAttr = attr
+	cmd.Dir = "/"
+	cmd.Env = childEnv()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	ref, err := proc.Lookup(cmd.Process.Pid)
+	go cmd.Wait() // reap it, so it never lingers as a zombie while ditto lives
+	if err != nil {
+		return nil, fmt.Errorf("postgres (pid %d) exited at once; see %s", cmd.Process.Pid, o.LogFile)
+	}
+	return &Server{Proc: ref, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile}, nil
+}
+
+// Stop asks the postmaster for a fast shutdown (SIGINT: abort sessions,
+// checkpoint, exit) and waits until it is gone or ctx ends. It never
+// escalates by itself.
+func Stop(ctx context.Context, ref proc.Ref) error {
+	if err := ref.Signal(syscall.SIGINT); errors.Is(err, os.ErrProcessDone) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("stop postgres (pid %d): %w", ref.PID, err)
+	}
+	if err := waitGone(ctx, ref); err != nil {
+		return fmt.Errorf("postgres (pid %d) still running after fast shutdown request: %w; it may still be writing its checkpoint: wait, or kill -QUIT %d (the next start then runs crash recovery)", ref.PID, err, ref.PID)
+	}
+	return nil
+}
+
+// Kill SIGKILLs the postmaster's whole process group and waits until the
+// postmaster is gone. The data directory is left crashed: for disposable
+// copies only.
+func Kill(ctx context.Context, ref proc.Ref) error {
+	if !ref.Alive() {
+		return nil
+	}
+	shm := sharedMemoryID(ref)
+	// The postmaster leads its own session and group (Start uses Setsid).
+	if err := syscall.Kill(-ref.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill postgres (pid %d): %w", ref.PID, err)
+	}
+	if err := waitGone(ctx, ref); err != nil {
+		return fmt.Errorf("postgres (pid %d) still alive after SIGKILL: %w", ref.PID, err)
+	}
+	removeSharedMemory(shm)
+	return nil
+}
+
+func waitGone(ctx context.Context, ref proc.Ref) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for ref.Alive() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
