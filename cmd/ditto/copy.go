@@ -1,0 +1,304 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dittodb/ditto"
+)
+
+func copyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "copy",
+		Usage: "create, run with, list, reset and destroy copies",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "create",
+				Usage: "make a copy of the current golden and print how to reach it",
+				Description: `Clones the current golden and starts its own postgres on a free port, with
+its own password, listening on 127.0.0.1. Prints the URL once the server
+accepts connections. The copy lives until its --ttl passes (then ` + "`ditto gc`" + `
+removes it) or until ` + "`ditto copy destroy ID`" + `.
+
+Examples:
+   url=$(ditto copy create --ttl 30m)
+   ditto copy create --format json --label job=$CI_JOB_ID
+   eval "$(ditto copy create --format env)"`,
+				Flags: append(createFlags(), formatFlag("dsn", "dsn", "json", "env")),
+				Action: func(c *cli.Context) error {
+					m, o, err := openForCreate(c)
+					if err != nil {
+						return err
+					}
+					cp, err := m.CreateCopy(c.Context, o)
+					if err != nil {
+						return err
+					}
+					return printCopy(c.String("format"), cp)
+				},
+			},
+			{
+				Name:      "run",
+				Usage:     "run a command against its own copy, then destroy the copy",
+				ArgsUsage: "-- CMD [ARGS...]",
+				Description: `Creates a copy, runs CMD with DATABASE_URL, DITTO_COPY_ID and PGHOST, PGPORT,
+PGUSER, PGPASSWORD, PGDATABASE set, forwards SIGINT and SIGTERM to it,
+destroys the copy when it ends and exits with CMD's exit code (128+N if signal
+N killed it; 125 if ditto itself failed, 127 if CMD was not found).
+
+Examples:
+   ditto copy run -- go test ./...
+   go test -p 4 -exec "ditto copy run --env-name PGX_TEST_DATABASE --" ./...
+   ditto copy run --keep-on-failure -- ./migrate up`,
+				Flags: append(createFlags(),
+					&cli.StringSliceFlag{Name: "env-name", Usage: "also export the URL under this `NAME` (repeatable)"},
+					&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the copy when CMD fails, and print how to reach and destroy it"},
+				),
+				Action: func(c *cli.Context) error {
+					m, o, err := openForCreate(c)
+					if err != nil {
+						return exitError{ditto.ExitRunFailed, err}
+					}
+					code, err := m.RunWithCopy(c.Context, ditto.RunOptions{
+						Create: o, Command: c.Args().Slice(),
+						EnvNames: c.StringSlice("env-name"), KeepOnFailure: c.Bool("keep-on-failure"),
+					})
+					if err != nil || code != 0 {
+						return exitError{code, err}
+					}
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list copies",
+				Flags: []cli.Flag{formatFlag("table", "table", "json")},
+				Description: `Shows each copy's state (running, down when its server died, or a
+transitional state), port, golden, age and expiry.
+
+Examples:
+   ditto copy list
+   ditto copy list --format json | jq -r '.[].id'`,
+				Action: func(c *cli.Context) error {
+					m, err := openManager(c)
+					if err != nil {
+						return err
+					}
+					copies, err := m.Copies()
+					if err != nil {
+						return err
+					}
+					if c.String("format") == "json" {
+						out := make([]copyJSON, 0, len(copies))
+						for _, cp := range copies {
+							out = append(out, toJSON(cp))
+						}
+						return printJSON(out)
+					}
+					printTable(copies)
+					return nil
+				},
+			},
+			{
+				Name:      "destroy",
+				Usage:     "stop copies and remove them",
+				ArgsUsage: "ID...",
+				Description: `Example:
+   ditto copy destroy 3f9a01bc`,
+				Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return fmt.Errorf("which copy? give one or more IDs (see `ditto copy list`)")
+					}
+					m, err := openManager(c)
+					if err != nil {
+						return err
+					}
+					var failed []string
+					for _, id := range c.Args().Slice() {
+						if err := m.DestroyCopy(c.Context, id); err != nil {
+							fmt.Fprintln(os.Stderr, "ditto:", err)
+							failed = append(failed, id)
+						}
+					}
+					if len(failed) > 0 {
+						return exitError{1, nil}
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "reset",
+				Usage:     "put a copy back to the current golden (same port and password)",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{formatFlag("dsn", "dsn", "json", "env")},
+				Description: `Throws away everything written to the copy and restarts it on a fresh clone
+of the current golden, keeping its ID, port and password: clients only need
+to reconnect.
+
+Example:
+   ditto copy reset 3f9a01bc`,
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
+					}
+					m, err := openManager(c)
+					if err != nil {
+						return err
+					}
+					cp, err := m.ResetCopy(c.Context, c.Args().First())
+					if err != nil {
+						return err
+					}
+					return printCopy(c.String("format"), cp)
+				},
+			},
+		},
+	}
+}
+
+func createFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "ttl", Value: "24h", Usage: "remove the copy after this `DURATION` (e.g. 30m, 2h; 0 = never)"},
+		&cli.StringSliceFlag{Name: "label", Usage: "attach `KEY=VALUE` (repeatable)"},
+		&cli.StringFlag{Name: "listen", Usage: "address the copy listens on (default: as set by init, 127.0.0.1)"},
+		&cli.BoolFlag{Name: "durable", Usage: "keep fsync, synchronous_commit and full_page_writes on"},
+	}
+}
+
+func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) {
+	var o ditto.CreateOptions
+	ttl, err := parseTTL(c.String("ttl"))
+	if err != nil {
+		return nil, o, err
+	}
+	labels, err := parseLabels(c.StringSlice("label"))
+	if err != nil {
+		return nil, o, err
+	}
+	m, err := openManager(c)
+	if err != nil {
+		return nil, o, err
+	}
+	return m, ditto.CreateOptions{TTL: ttl, Labels: labels, Listen: c.String("listen"), Durable: c.Bool("durable")}, nil
+}
+
+func parseTTL(s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid --ttl %q: give a duration such as 30m or 2h, or 0 for no expiry", s)
+	}
+	return d, nil
+}
+
+func parseLabels(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	labels := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("invalid --label %q: want KEY=VALUE", kv)
+		}
+		labels[k] = v
+	}
+	return labels, nil
+}
+
+type copyJSON struct {
+	ID          string            `json:"id"`
+	State       string            `json:"state"`
+	Port        int               `json:"port"`
+	Host        string            `json:"host"`
+	Database    string            `json:"database"`
+	User        string            `json:"user"`
+	DatabaseURL string            `json:"database_url"`
+	Golden      string            `json:"golden"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+	Labels      map[string]string `json:"labels"`
+}
+
+func toJSON(cp *ditto.Copy) copyJSON {
+	j := copyJSON{
+		ID: cp.ID, State: displayState(cp), Port: cp.Port, Host: cp.Host, Database: cp.Database, User: cp.Role,
+		DatabaseURL: cp.URL(), Golden: cp.Generation, CreatedAt: cp.CreatedAt, Labels: cp.Labels,
+	}
+	if j.Labels == nil {
+		j.Labels = map[string]string{}
+	}
+	if !cp.ExpiresAt.IsZero() {
+		j.ExpiresAt = &cp.ExpiresAt
+	}
+	return j
+}
+
+// displayState turns a ready copy into running or down by looking at its
+// server process.
+func displayState(cp *ditto.Copy) string {
+	if cp.State != ditto.StateReady {
+		return cp.State
+	}
+	if cp.Running() {
+		return "running"
+	}
+	return "down"
+}
+
+func printCopy(format string, cp *ditto.Copy) error {
+	switch format {
+	case "json":
+		return printJSON(toJSON(cp))
+	case "env":
+		printExports(cp.Env())
+	default:
+		fmt.Println(cp.URL())
+	}
+	return nil
+}
+
+// printExports prints `export NAME='value'` lines for eval in a shell.
+func printExports(env []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Printf("export %s=%s\n", k, shellQuote(v))
+	}
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printTable(copies []*ditto.Copy) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tSTATE\tPORT\tGOLDEN\tAGE\tEXPIRES IN\tLABELS")
+	now := time.Now()
+	for _, cp := range copies {
+		expires := "never"
+		if !cp.ExpiresAt.IsZero() {
+			expires = cp.ExpiresAt.Sub(now).Round(time.Second).String()
+		}
+		var labels []string
+		for k, v := range cp.Labels {
+			labels = append(labels, k+"="+v)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.ID, displayState(cp), cp.Port, cp.Generation,
+			now.Sub(cp.CreatedAt).Round(time.Second), expires, strings.Join(labels, ","))
+	}
+	w.Flush()
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func envCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "env",
+		Usage: "give this shell its own copy",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "export",
+				Usage: "create a copy and print export lines for eval",
+				Description: `Prints export lines for DATABASE_URL, DITTO_COPY_ID and the libpq variables
+(PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE), so psql and your app
+both use the copy.
+
+Example:
+   eval "$(ditto env export --ttl 8h)"
+   psql -c 'select 1'
+   eval "$(ditto env destroy)"`,
+				Flags: createFlags(),
+				Action: func(c *cli.Context) error {
+					m, o, err := openForCreate(c)
+					if err != nil {
+						return err
+					}
+					cp, err := m.CreateCopy(c.Context, o)
+					if err != nil {
+						return err
+					}
+					printExports(cp.Env())
+					return nil
+				},
+			},
+			{
+				Name:  "destroy",
+				Usage: "destroy the copy named by DITTO_COPY_ID and print unset lines",
+				Description: `Example:
+   eval "$(ditto env destroy)"`,
+				Action: func(c *cli.Context) error {
+					id := os.Getenv("DITTO_COPY_ID")
+					if id == "" {
+						return fmt.Errorf("DITTO_COPY_ID is not set: this shell has no copy (create one with eval \"$(ditto env export)\")")
+					}
+					m, err := openManager(c)
+					if err != nil {
+						return err
+					}
+					if err := m.DestroyCopy(c.Context, id); err != nil {
+						return err
+					}
+					fmt.Println("unset DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE")
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dittodb/ditto/internal/testbtrfs"
+)
+
+// dittoBin is the ditto binary the end-to-end tests run, built by TestMain
+// (or given by DITTO_TEST_BIN, as in the ZFS test VM).
+var dittoBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dittoBin = os.Getenv("DITTO_TEST_BIN")
+	if dittoBin == "" {
+		dir, err := os.MkdirTemp("", "ditto-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		dittoBin = filepath.Join(dir, "ditto")
+		out, err := exec.Command("go", "build", "-o", dittoBin, ".").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building ditto: %v\n%s", err, out)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// fixture is one ditto state directory on its own real pool: a Btrfs
+// filesystem on a loop device, or, when DITTO_TEST_ZFS_POOL names a pool
+// (inside the ZFS test VM), a dataset of that OpenZFS pool.
+type fixture struct {
+	t    *testing.T
+	home string
+	pool string
+}
+
+func newFixture(t *testing.T, initArgs ...string) *fixture {
+	t.Helper()
+	f := &fixture{t: t}
+	if zpool := os.Getenv("DITTO_TEST_ZFS_POOL"); zpool != "" {
+		requireRoot(t)
+		f.pool = zpool + "/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+		initArgs = append([]string{"--backend", "zfs", "--dataset", f.pool}, initArgs...)
+		t.Cleanup(func() { exec.Command("zfs", "destroy", "-r", f.pool).Run() })
+	} else {
+		mnt := testbtrfs.NewSize(t, 2<<30)
+		f.pool = filepath.Join(mnt, "ditto")
+		if err := os.Mkdir(f.pool, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		allowTraverse(t, mnt)
+		initArgs = append([]string{"--path", f.pool}, initArgs...)
+	}
+	f.home = filepath.Join(t.TempDir(), "home")
+	allowTraverse(t, filepath.Dir(f.home))
+	t.Cleanup(f.teardown)
+	f.must(append([]string{"init"}, initArgs...)...)
+	return f
+}
+
+func requireRoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("end-to-end tests need root (loop devices, postgres as another user): run as root, or add -short")
+	}
+}
+
+// allowTraverse lets the postgres OS user walk through the test's
+// temporary folders (created 0700) down to the state directory.
+func allowTraverse(t *testing.T, dir string) {
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, info.Mode().Perm()|0o011); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+}
+
+// run runs ditto on the fixture's home with extra environment variables
+// given as leading "K=V" arguments.
+func (f *fixture) run(args ...string) result {
+	f.t.Helper()
+	var env []string
+	for len(args) > 0 && strings.Contains(args[0], "=") && !strings.HasPrefix(args[0], "-") {
+		env, args = append(env, args[0]), args[1:]
+	}
+	cmd := exec.Command(dittoBin, append([]string{"--home", f.home}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		f.t.Fatalf("running ditto %v: %v", args, err)
+	}
+	return r
+}
+
+// must runs ditto and fails the test unless it exits 0; it returns stdout.
+func (f *fixture) must(args ...string) string {
+	f.t.Helper()
+	r := f.run(args...)
+	if r.code != 0 {
+		f.t.Fatalf("ditto %s failed: %s", strings.Join(args, " "), r)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// fails runs ditto, expects a non-zero exit and a message containing want.
+func (f *fixture) fails(want string, args ...string) result {
+	f.t.Helper()
+	r := f.run(args...)
+	if r.code == 0 {
+		f.t.Fatalf("ditto %s succeeded, want an error containing %q: %s", strings.Join(args, " "), want, r)
+	}
+	if !strings.Contains(r.stderr, want) {
+		f.t.Fatalf("ditto %s: stderr lacks %q: %s", strings.Join(args, " "), want, r)
+	}
+	return r
+}
+
+type copyInfo struct {
+	ID          string            `json:"id"`
+	State       string            `json:"state"`
+	Port        int               `json:"port"`
+	DatabaseURL string            `json:"database_url"`
+	Golden      string            `json:"golden"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+	Labels      map[string]string `json:"labels"`
+}
+
+func (f *fixture) create(args ...string) copyInfo {
+	f.t.Helper()
+	var c copyInfo
+	out := f.must(append([]string{"copy", "create", "--format", "json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		f.t.Fatalf("copy create --format json printed %q: %v", out, err)
+	}
+	return c
+}
+
+func (f *fixture) list() []copyInfo {
+	f.t.Helper()
+	var cs []copyInfo
+	if err := json.Unmarshal([]byte(f.must("copy", "list", "--format", "json")), &cs); err != nil {
+		f.t.Fatal(err)
+	}
+	return cs
+}
+
+// teardown destroys every copy and checks that nothing is left running on
+// the pool, so that the loop device can be unmounted.
+func (f *fixture) teardown() {
+	if _, err := os.Stat(filepath.Join(f.home, "config.json")); err != nil {
+		return
+	}
+	r := f.run("copy", "list", "--format", "json")
+	var cs []copyInfo
+	_ = json.Unmarshal([]byte(r.stdout), &cs)
+	for _, c := range cs {
+		f.run("copy", "destroy", c.ID)
+	}
+	for _, pid := range postgresUnder(f.home, f.pool) {
+		f.t.Errorf("postgres process %d still runs on the pool after teardown; killing it", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	time.Sleep(50 * time.Millisecond)
+}
+
+// postgresUnder lists postgres postmasters whose data directory lies below
+// any of the roots, or, for ZFS, under the home's mount base.
+func postgresUnder(roots ...string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(b, []byte("postgres")) {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		for i, a := range args {
+			if a != "-D" || i+1 >= len(args) {
+				continue
+			}
+			for _, root := range roots {
+				if strings.HasPrefix(args[i+1], root+"/") {
+					var pid int
+					fmt.Sscan(e.Name(), &pid)
+					pids = append(pids, pid)
+				}
+			}
+		}
+	}
+	return pids
+}
+
+// psql runs a query against a URL and returns its unaligned output.
+func psql(t *testing.T, url, query string) (string, error) {
+	t.Helper()
+	out, err := exec.Command("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", query).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func mustPsql(t *testing.T, url, query string) string {
+	t.Helper()
+	out, err := psql(t, url, query)
+	if err != nil {
+		t.Fatalf("psql %q: %v: %s", query, err, out)
+	}
+	return out
+}
+
+// sampleSQL is the plain SQL sample database shipped for the demo.
+func sampleSQL(t *testing.T) string {
+	p, err := filepath.Abs("../../scripts/sample.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pgDump dumps url in the given pg_dump format (c, d, t, p) into dir.
+func pgDump(t *testing.T, url, format, out string) {
+	t.Helper()
+	args := []string{"-F", format, "-f", out, "-d", url}
+	if b, err := exec.Command("pg_dump", args...).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump -F %s: %v: %s", format, err, b)
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dittodb/ditto"
+)
+
+func reseedCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "reseed",
+		Usage: "build a new golden from a dump or a live database",
+		Description: `Restores the dump (pg_dump custom, directory, tar or plain .sql/.sql.gz,
+detected by content) into a new golden generation: initdb, restore with
+--jobs, ANALYZE, CHECKPOINT, clean shutdown, read-only snapshot. Only then does
+it become current; a failed or interrupted reseed leaves the previous golden
+untouched. Copies made from the old golden keep running until destroyed.
+
+With --source-url, ditto runs pg_dump itself. The raw dump lives in a private
+temporary folder removed afterwards, unless DITTO_DUMP_PATH says where to keep
+it for a later ` + "`ditto reseed --dump`" + ` on a machine without access to the source.
+
+Examples:
+   sudo ditto reseed --dump ./prod.dump
+   sudo ditto reseed --source-url postgres://reader:pw@db.internal/app
+   sudo DITTO_DUMP_PATH=/srv/app.dump ditto reseed --source-url "$PROD_URL"`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dump", Usage: "dump `FILE` or directory to restore (env DITTO_DUMP_PATH)"},
+			&cli.StringFlag{Name: "source-url", EnvVars: []string{"DITTO_SOURCE_URL"}, Usage: "pg_dump this database `URL`"},
+			&cli.StringFlag{Name: "database", Usage: "database name in the golden (default: the dump's)"},
+			&cli.StringFlag{Name: "pg-bin", Usage: "PostgreSQL binaries `DIR` (default: the oldest installed major that can restore the dump)"},
+			&cli.IntFlag{Name: "jobs", Usage: "parallel restore jobs (default: number of CPUs)"},
+		},
+		Action: func(c *cli.Context) error {
+			m, err := openManager(c)
+			if err != nil {
+				return err
+			}
+			o := ditto.ReseedOptions{
+				DumpPath: c.String("dump"), SourceURL: c.String("source-url"),
+				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
+			}
+			envDump := os.Getenv("DITTO_DUMP_PATH")
+			switch {
+			case o.DumpPath != "" && o.SourceURL != "":
+				return fmt.Errorf("give either --dump or --source-url, not both")
+			case o.SourceURL != "":
+				o.KeepDump = envDump
+			case o.DumpPath == "":
+				o.DumpPath = envDump
+			}
+			g, err := m.Reseed(c.Context, o)
+			if err != nil {
+				return err
+			}
+			fmt.Println(g.Generation)
+			return nil
+		},
+	}
+}

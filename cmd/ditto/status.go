@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dittodb/ditto"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the pool, the current golden and the copies",
+		Flags: []cli.Flag{formatFlag("text", "text", "json")},
+		Description: `Examples:
+   ditto status
+   ditto status --format json`,
+		Action: func(c *cli.Context) error {
+			m, err := openManager(c)
+			if err != nil {
+				return err
+			}
+			s, err := m.Status(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.String("format") == "json" {
+				return printJSON(s)
+			}
+			fmt.Printf("backend:  %s\npool:     %s\nspace:    %s free of %s (%s used)\n", s.Backend, s.Pool,
+				ditto.HumanBytes(s.Usage.Free), ditto.HumanBytes(s.Usage.Size), ditto.HumanBytes(s.Usage.Used))
+			if g := s.Golden; g != nil {
+				fmt.Printf("golden:   %s, created %s ago\n          from %s (%s)\n", g, time.Since(g.CreatedAt).Round(time.Second), g.Source, g.Format)
+			} else {
+				fmt.Println("golden:   none yet (run `ditto reseed`)")
+			}
+			fmt.Printf("goldens:  %d generation(s) kept\ncopies:   %d (%d running)\n", s.Generations, s.Copies, s.Running)
+			return nil
+		},
+	}
+}
+
+func gcCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "remove expired and abandoned copies, unused goldens and crash leftovers",
+		Flags: []cli.Flag{formatFlag("text", "text", "json")},
+		Description: `Removes copies whose --ttl passed or whose ` + "`copy run`" + ` died, golden generations
+that are neither current nor used by a copy, half-built generations of dead
+reseeds, and any ditto volume, postgres process or file that no record
+explains. Safe to run at any time, also from a timer.
+
+Example:
+   ditto gc`,
+		Action: func(c *cli.Context) error {
+			m, err := openManager(c)
+			if err != nil {
+				return err
+			}
+			r := m.GC(c.Context)
+			if c.String("format") == "json" {
+				if err := printJSON(r); err != nil {
+					return err
+				}
+			} else {
+				fmt.Printf("removed %d copies, %d goldens, %d half-built goldens, %d stray volumes, %d stray processes, %d stray files\n",
+					len(r.Copies), len(r.Goldens), len(r.Building), len(r.Volumes), len(r.Processes), len(r.Files))
+			}
+			if len(r.Errors) > 0 {
+				return fmt.Errorf("gc could not remove everything (it retries next time):\n  %s", strings.Join(r.Errors, "\n  "))
+			}
+			return nil
+		},
+	}
+}

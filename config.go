@@ -1,0 +1,162 @@
+// Package ditto is the domain of ditto: the golden generations, the copies
+// cloned from them, and the Manager that runs reseed, copy create, destroy,
+// reset and gc on top of a storage backend and PostgreSQL processes.
+package ditto
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DefaultHome is the state directory when neither --home nor DITTO_HOME is set.
+const DefaultHome = "/var/lib/ditto"
+
+// Config is what `ditto init` chose. It lives in <home>/config.json, indented
+// so a person can read it; every other command reads it, so that after init
+// no flags are needed.
+type Config struct {
+	Backend string `json:"backend"` // "btrfs" or "zfs"
+	// PoolPath is the Btrfs folder that holds the volumes.
+	PoolPath string `json:"pool_path,omitempty"`
+	// Image is the embedded pool's image file; empty when the user gave a pool.
+	Image     string `json:"image,omitempty"`
+	ImageSize int64  `json:"image_size,omitempty"`
+	// Dataset is the ZFS parent dataset (POOL/PATH).
+	Dataset string `json:"dataset,omitempty"`
+
+	PGUser  string `json:"pg_user"`          // OS user that runs postgres
+	PGBin   string `json:"pg_bin,omitempty"` // fixed binaries folder; empty = newest found
+	Role    string `json:"role"`             // login role copies hand out
+	Listen  string `json:"listen"`           // copies' listen_addresses
+	PortMin int    `json:"port_min"`
+	PortMax int    `json:"port_max"`
+	// MinFree is the pool free-space floor, in bytes, below which new copies
+	// are refused rather than filling the disk.
+	MinFree int64 `json:"min_free"`
+}
+
+// DefaultConfig returns the settings ditto uses unless told otherwise.
+func DefaultConfig() Config {
+	pgUser := "postgres"
+	if os.Geteuid() != 0 {
+		pgUser = currentUserName()
+	}
+	return Config{
+		Backend: "btrfs",
+		PGUser:  pgUser,
+		Role:    "ditto",
+		Listen:  "127.0.0.1",
+		PortMin: 5433,
+		PortMax: 6432,
+		MinFree: 1 << 30,
+	}
+}
+
+func (c Config) validate() error {
+	if c.PortMin < 1 || c.PortMax > 65535 || c.PortMin > c.PortMax {
+		return fmt.Errorf("invalid port range %d-%d: give --port-range MIN-MAX within 1-65535, e.g. 5433-6432", c.PortMin, c.PortMax)
+	}
+	switch c.Backend {
+	case "btrfs", "zfs":
+	default:
+		return fmt.Errorf("unknown backend %q: use --backend btrfs or --backend zfs", c.Backend)
+	}
+	if c.Role == "" || c.PGUser == "" {
+		return errors.New("role and pg user must not be empty")
+	}
+	return nil
+}
+
+// ParsePortRange parses "MIN-MAX".
+func ParsePortRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
+		return 0, 0, fmt.Errorf("invalid port range %q: want MIN-MAX within 1-65535, e.g. 5433-6432", s)
+	}
+	return a, b, nil
+}
+
+// ParseSize parses a byte size such as "20G", "512M", "1GiB" or "1073741824".
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("invalid size %q: want a number with an optional K, M, G or T suffix, e.g. 20G", s)
+	}
+	return int64(v * float64(mult)), nil
+}
+
+// Home is the state directory and the paths inside it.
+type Home struct{ Dir string }
+
+func (h Home) path(elem ...string) string { return filepath.Join(append([]string{h.Dir}, elem...)...) }
+
+func (h Home) configFile() string  { return h.path("config.json") }
+func (h Home) stateLock() string   { return h.path("ditto.lock") }
+func (h Home) reseedLock() string  { return h.path("reseed.lock") }
+func (h Home) currentFile() string { return h.path("current") }
+func (h Home) recordsDir() string  { return h.path("copies") }
+func (h Home) runDir() string      { return h.path("run") }
+func (h Home) logsDir() string     { return h.path("logs") }
+func (h Home) tmpDir() string      { return h.path("tmp") }
+
+// PoolMount is where the embedded Btrfs image is mounted.
+func (h Home) PoolMount() string { return h.path("pool") }
+
+// PoolImage is the embedded pool's image file.
+func (h Home) PoolImage() string { return h.path("pool.img") }
+
+// ZFSMountBase is where ZFS datasets are mounted.
+func (h Home) ZFSMountBase() string { return h.path("zfs") }
+
+// LoadConfig reads <home>/config.json; without it the pool does not exist yet.
+func (h Home) LoadConfig() (Config, error) {
+	var c Config
+	if _, err := os.Stat(h.Dir); errors.Is(err, fs.ErrPermission) {
+		return c, permissionError(h.Dir, err)
+	}
+	err := readJSON(h.configFile(), &c)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return c, fmt.Errorf("no ditto pool in %s: run `ditto init` first (or pass --home / DITTO_HOME of an existing one)", h.Dir)
+	case errors.Is(err, fs.ErrPermission):
+		return c, permissionError(h.configFile(), err)
+	case err != nil:
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func (h Home) saveConfig(c Config) error {
+	return writeJSONAtomic(h.configFile(), c)
+}
+
+func permissionError(path string, err error) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("no permission to use %s (%v): run ditto as root (sudo), or pick a state directory you own with --home", path, errors.Unwrap(err))
+	}
+	return fmt.Errorf("no permission to use %s: %w", path, err)
+}

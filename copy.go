@@ -1,0 +1,314 @@
+package ditto
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
+)
+
+// CreateOptions are the per-copy choices of `ditto copy create`.
+type CreateOptions struct {
+	TTL     time.Duration // 0: no expiry
+	Labels  map[string]string
+	Durable bool   // keep fsync and friends on
+	Listen  string // listen_addresses; "" = the configured default
+	// Owner, when set, bounds the copy's life: gc destroys it once that
+	// process is gone (used by `copy run` for itself).
+	Owner *proc.Ref
+}
+
+// readyTimeout bounds how long a copy's server may take to accept connections.
+const readyTimeout = 60 * time.Second
+
+// CreateCopy clones the current golden and starts a server on it. Nothing in
+// it grows with the database size: one clone, one server start, one ALTER
+// ROLE for the copy's own password.
+func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error) {
+	m.sweep(ctx)
+	if err := m.checkFreeSpace(ctx); err != nil {
+		return nil, err
+	}
+	listen := o.Listen
+	if listen == "" {
+		listen = m.Config.Listen
+	}
+	self := proc.Self()
+	now := time.Now().UTC()
+	c := &Copy{
+		State:     StateCreating,
+		Listen:    listen,
+		Host:      connectHost(listen),
+		Role:      m.Config.Role,
+		Durable:   o.Durable,
+		CreatedAt: now,
+		Labels:    o.Labels,
+		Owner:     &self,
+	}
+	if o.TTL > 0 {
+		c.ExpiresAt = now.Add(o.TTL)
+	}
+	var err error
+	if c.Password, err = postgres.RandomPassword(); err != nil {
+		return nil, err
+	}
+	if err := m.reserve(c); err != nil {
+		return nil, err
+	}
+	if err := m.startOnCurrent(ctx, c); err != nil {
+		m.rollback(c, err)
+		return nil, err
+	}
+	c.State, c.Owner = StateReady, o.Owner
+	if err := m.Home.saveCopy(c); err != nil {
+		m.rollback(c, err)
+		return nil, err
+	}
+	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation)
+	return c, nil
+}
+
+// reserve picks the copy's ID, port and golden under the state lock and
+// writes its record before the lock is released: the record is the port
+// reservation and pins the golden against gc.
+func (m *Manager) reserve(c *Copy) error {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if c.Generation, err = m.Home.readCurrent(); err != nil {
+		return err
+	}
+	copies, err := m.Home.listCopies()
+	if err != nil {
+		return err
+	}
+	taken, ids := map[int]bool{}, map[string]bool{}
+	for _, o := range copies {
+		taken[o.Port], ids[o.ID] = true, true
+	}
+	for c.ID = newID(); ids[c.ID]; c.ID = newID() {
+	}
+	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
+		return err
+	}
+	c.SocketDir = filepath.Join(m.Home.runDir(), c.ID)
+	c.LogFile = filepath.Join(m.Home.logsDir(), c.ID+".log")
+	return m.Home.saveCopy(c)
+}
+
+// startOnCurrent clones c.Generation and starts the copy's server on it.
+func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
+	vol, err := m.store.Clone(ctx, c.Generation, c.ID)
+	if err != nil {
+		return fmt.Errorf("cloning golden %s: %w", c.Generation, err)
+	}
+	g, err := readGoldenMeta(vol)
+	if err != nil {
+		return err
+	}
+	c.DataDir, c.Database = filepath.Join(vol, pgDataDir), g.Database
+	bin, err := goldenBin(g)
+	if err != nil {
+		return err
+	}
+	srv, err := postgres.Start(ctx, postgres.ServerOptions{
+		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
+		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
+		Settings: copySettings(c.Durable),
+	})
+	if err != nil {
+		return err
+	}
+	c.Postmaster = srv.Proc
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	conn, err := srv.WaitReady(ctx, c.Role, c.Database)
+	if err != nil {
+		return fmt.Errorf("copy %s did not start: %w", c.ID, err)
+	}
+	defer conn.Close(context.Background())
+	return postgres.SetPassword(ctx, conn, c.Role, c.Password)
+}
+
+// copySettings are passed on the postgres command line so the clone stays
+// byte-identical to the golden. Copies are disposable: without --durable they
+// trade crash safety for speed.
+func copySettings(durable bool) []string {
+	s := []string{"unix_socket_permissions=0700"}
+	if !durable {
+		s = append(s, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
+	}
+	return s
+}
+
+// goldenBin returns the binaries a golden was built with: a data directory
+// only runs on the same major version.
+func goldenBin(g Golden) (postgres.Bin, error) {
+	if _, err := os.Stat(filepath.Join(g.PGBinDir, "postgres")); err == nil {
+		return postgres.Bin{Dir: g.PGBinDir, Major: g.PGMajor, Version: g.PGVersion}, nil
+	}
+	bins, err := postgres.FindBins("")
+	if err != nil {
+		return postgres.Bin{}, err
+	}
+	for _, b := range bins {
+		if b.Major == g.PGMajor {
+			return b, nil
+		}
+	}
+	return postgres.Bin{}, fmt.Errorf("the golden needs PostgreSQL %d, whose binaries are gone from %s: install postgresql-%d or run `ditto reseed` again", g.PGMajor, g.PGBinDir, g.PGMajor)
+}
+
+func connectHost(listen string) string {
+	switch listen {
+	case "", "*", "0.0.0.0", "localhost", "::":
+		return "127.0.0.1"
+	}
+	if i := strings.IndexByte(listen, ','); i >= 0 {
+		return connectHost(strings.TrimSpace(listen[:i]))
+	}
+	return listen
+}
+
+// rollback undoes a failed create; what it cannot undo is left for gc, which
+// finds the record's owner gone.
+func (m *Manager) rollback(c *Copy, cause error) {
+	m.Log.Debug("rolling back failed copy", "id", c.ID, "error", cause)
+	if err := m.teardown(context.Background(), c); err != nil {
+		m.Log.Warn("could not clean up failed copy; `ditto gc` will retry", "id", c.ID, "error", err)
+	}
+}
+
+func (m *Manager) checkFreeSpace(ctx context.Context) error {
+	u, err := m.store.Usage(ctx)
+	if err != nil {
+		return err
+	}
+	if int64(u.Free) < m.Config.MinFree {
+		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower --min-free",
+			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
+	}
+	return nil
+}
+
+// Copies lists every recorded copy.
+func (m *Manager) Copies() ([]*Copy, error) { return m.Home.listCopies() }
+
+// GetCopy returns one copy's record.
+func (m *Manager) GetCopy(id string) (*Copy, error) { return m.Home.loadCopy(id) }
+
+// DestroyCopy stops a copy's server and removes its volume and record.
+func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
+	c, _, err := m.claim(id, StateDestroying)
+	if err != nil {
+		return err
+	}
+	return m.teardown(ctx, c)
+}
+
+// claim marks a copy as being worked on by this process, under the state
+// lock, so two ditto processes never destroy or reset the same copy at once.
+// A claim left by a dead process is taken over. It returns the owner the
+// copy had before.
+func (m *Manager) claim(id, state string) (*Copy, *proc.Ref, error) {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Unlock()
+	c, err := m.Home.loadCopy(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	self := proc.Self()
+	if c.State != StateReady && c.Owner != nil && c.Owner.Alive() && *c.Owner != self {
+		return nil, nil, fmt.Errorf("copy %s is busy (%s by ditto process %d): wait for it to finish", id, c.State, c.Owner.PID)
+	}
+	prev := c.Owner
+	c.State, c.Owner = state, &self
+	return c, prev, m.Home.saveCopy(c)
+}
+
+// teardown stops the copy's server (also one no record explains), destroys
+// its volume and removes its socket folder, log and record, in that order,
+// so that a crash at any step leaves a record for gc to finish the job.
+func (m *Manager) teardown(ctx context.Context, c *Copy) error {
+	if err := m.stopCopyServer(ctx, c); err != nil {
+		return err
+	}
+	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
+		return fmt.Errorf("destroying the volume of copy %s: %w", c.ID, err)
+	}
+	os.RemoveAll(c.SocketDir)
+	os.Remove(c.LogFile)
+	return m.Home.removeCopyRecord(c.ID)
+}
+
+// stopCopyServer stops every postmaster running on the copy's data
+// directory: a fast shutdown first, then SIGKILL, since copies are disposable.
+func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
+	refs := []proc.Ref{c.Postmaster}
+	if c.DataDir != "" {
+		if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
+			refs = append(refs, r)
+		}
+	}
+	for _, r := range refs {
+		if !r.Alive() {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := postgres.Stop(sctx, r)
+		cancel()
+		if err != nil {
+			m.Log.Warn("copy server did not stop in time; killing it", "id", c.ID, "pid", r.PID)
+			if err := postgres.Kill(ctx, r); err != nil {
+				return fmt.Errorf("stopping the server of copy %s (pid %d): %w", c.ID, r.PID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ResetCopy puts a copy back to the current golden, keeping its ID, port and
+// password, so a client only has to reconnect.
+func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
+	c, owner, err := m.claim(id, StateResetting)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.stopCopyServer(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
+		return nil, err
+	}
+	if c.Generation, err = m.currentUnderLock(); err != nil {
+		return nil, err
+	}
+	if err := m.Home.saveCopy(c); err != nil {
+		return nil, err
+	}
+	if err := m.startOnCurrent(ctx, c); err != nil {
+		return nil, fmt.Errorf("resetting copy %s: %w (its record is kept: `ditto copy destroy %s` removes it)", id, err, id)
+	}
+	c.State, c.Owner = StateReady, owner
+	return c, m.Home.saveCopy(c)
+}
+
+func (m *Manager) currentUnderLock() (string, error) {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return "", err
+	}
+	defer l.Unlock()
+	return m.Home.readCurrent()
+}

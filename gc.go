@@ -1,0 +1,217 @@
+package ditto
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
+)
+
+// GCReport says what a gc removed.
+type GCReport struct {
+	Copies    []string `json:"copies"`    // copies past their TTL or abandoned
+	Goldens   []string `json:"goldens"`   // old generations no copy uses
+	Building  []string `json:"building"`  // half-built generations of dead reseeds
+	Volumes   []string `json:"volumes"`   // copy volumes no record explains
+	Processes []int    `json:"processes"` // postmasters no record explains
+	Files     []string `json:"files"`     // stray sockets, logs, temporary files
+	Errors    []string `json:"errors"`    // what could not be removed (retried next time)
+}
+
+// sweep destroys the copies whose TTL passed or whose owner died. It only
+// reads the records, so copy create can afford it every time.
+func (m *Manager) sweep(ctx context.Context) *GCReport {
+	r := &GCReport{}
+	copies, err := m.Home.listCopies()
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return r
+	}
+	now := time.Now()
+	for _, c := range copies {
+		if !c.expired(now) && !c.abandoned() {
+			continue
+		}
+		if err := m.DestroyCopy(ctx, c.ID); err != nil {
+			if !errors.Is(err, ErrNoCopy) {
+				r.Errors = append(r.Errors, err.Error())
+			}
+			continue
+		}
+		m.Log.Info("removed copy", "id", c.ID, "why", gcReason(c, now))
+		r.Copies = append(r.Copies, c.ID)
+	}
+	return r
+}
+
+func gcReason(c *Copy, now time.Time) string {
+	if c.expired(now) {
+		return "its TTL passed at " + c.ExpiresAt.Format(time.RFC3339)
+	}
+	return "the ditto process that owned it is gone"
+}
+
+// GC removes everything nothing explains any more: expired and abandoned
+// copies, then volumes, processes and files left by a crash, then golden
+// generations that are neither current nor used by a copy.
+func (m *Manager) GC(ctx context.Context) *GCReport {
+	r := m.sweep(ctx)
+	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
+
+	// Half-built generations and raw temporary dumps belong to a reseed;
+	// they are orphans only when no reseed holds the lock.
+	if rl, err := lock(m.Home.reseedLock(), false); err == nil {
+		defer rl.Unlock()
+		m.removeBuilding(ctx, r)
+		m.removeTemp(r)
+	}
+
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		fail(err)
+		return r
+	}
+	defer l.Unlock()
+	copies, err := m.Home.listCopies()
+	if err != nil {
+		fail(err)
+		return r
+	}
+	current, _ := m.Home.readCurrent()
+	known, used, dataDirs := map[string]bool{}, map[string]bool{current: true}, map[string]proc.Ref{}
+	for _, c := range copies {
+		known[c.ID], used[c.Generation] = true, true
+		dataDirs[filepath.Clean(c.DataDir)] = c.Postmaster
+	}
+	vols, err := m.store.List(ctx)
+	if err != nil {
+		fail(err)
+		return r
+	}
+	m.killStrays(ctx, dataDirs, r)
+	for _, v := range vols {
+		switch {
+		case v.Kind == storage.KindCopy && !known[v.Name]:
+			m.destroyVolume(ctx, v, &r.Volumes, r)
+		case v.Kind == storage.KindGolden && !used[v.Name]:
+			m.destroyVolume(ctx, v, &r.Goldens, r)
+		}
+	}
+	m.removeStrayFiles(known, r)
+	return r
+}
+
+func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]string, r *GCReport) {
+	if err := m.store.Destroy(ctx, v.Kind, v.Name); err != nil {
+		if !errors.Is(err, storage.ErrHasClones) {
+			r.Errors = append(r.Errors, err.Error())
+		}
+		return
+	}
+	m.Log.Info("removed unused volume", "kind", v.Kind, "name", v.Name)
+	*into = append(*into, v.Name)
+}
+
+// killStrays stops postmasters running on a volume of the pool that no
+// record explains (a crash between starting a server and recording it). The
+// reseed's own server is spared while a reseed runs: its data directory is
+// a building volume, which only dies with the reseed.
+func (m *Manager) killStrays(ctx context.Context, known map[string]proc.Ref, r *GCReport) {
+	for dir, ref := range postmasters(m.volumeRoot()) {
+		if k, ok := known[dir]; ok && (k == ref || k.PID == 0) {
+			continue
+		}
+		if m.isBuildingDir(ctx, dir) {
+			continue
+		}
+		m.Log.Info("stopping a postgres server no record explains", "pid", ref.PID, "data_dir", dir)
+		if err := postgres.Kill(ctx, ref); err != nil {
+			r.Errors = append(r.Errors, err.Error())
+			continue
+		}
+		r.Processes = append(r.Processes, ref.PID)
+	}
+}
+
+func (m *Manager) isBuildingDir(ctx context.Context, dir string) bool {
+	vols, err := m.store.List(ctx)
+	if err != nil {
+		return true // unsure: leave it alone
+	}
+	for _, v := range vols {
+		if v.Kind == storage.KindBuilding && strings.HasPrefix(dir+"/", filepath.Clean(v.Path)+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// volumeRoot is the folder under which every volume's files are visible.
+func (m *Manager) volumeRoot() string {
+	if m.Config.Backend == "zfs" {
+		return m.Home.ZFSMountBase()
+	}
+	return m.Config.PoolPath
+}
+
+func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
+	vols, err := m.store.List(ctx)
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return
+	}
+	for _, v := range vols {
+		if v.Kind != storage.KindBuilding {
+			continue
+		}
+		if ref, ok := postmasters(v.Path)[filepath.Join(v.Path, pgDataDir)]; ok {
+			_ = postgres.Kill(ctx, ref)
+		}
+		m.destroyVolume(ctx, v, &r.Building, r)
+	}
+}
+
+// removeTemp deletes what dead reseeds left in the temporary folder (raw
+// dumps among them).
+func (m *Manager) removeTemp(r *GCReport) {
+	entries, _ := os.ReadDir(m.Home.tmpDir())
+	for _, e := range entries {
+		p := filepath.Join(m.Home.tmpDir(), e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			r.Errors = append(r.Errors, err.Error())
+			continue
+		}
+		r.Files = append(r.Files, p)
+	}
+}
+
+// removeStrayFiles deletes socket folders, logs and half-written records of
+// copies that have no record.
+func (m *Manager) removeStrayFiles(known map[string]bool, r *GCReport) {
+	for _, dir := range []string{m.Home.runDir(), m.Home.logsDir(), m.Home.recordsDir()} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			name := e.Name()
+			id := strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".json")
+			if strings.HasPrefix(name, ".") {
+				// a temporary file of an atomic write: only a crash leaves
+				// one behind for more than a moment
+				if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Minute {
+					continue
+				}
+			} else if known[id] {
+				continue
+			}
+			p := filepath.Join(dir, name)
+			if err := os.RemoveAll(p); err == nil {
+				r.Files = append(r.Files, p)
+			}
+		}
+	}
+}

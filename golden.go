@@ -1,0 +1,86 @@
+package ditto
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// goldenMetaFile sits at the root of every golden volume, beside pgdata, so
+// that the frozen snapshot explains itself and every copy carries it.
+const goldenMetaFile = "ditto-golden.json"
+
+// pgDataDir is the data directory inside a volume. The volume root stays
+// owned by ditto; only pgdata belongs to the Postgres OS user.
+const pgDataDir = "pgdata"
+
+// Golden describes one golden generation.
+type Golden struct {
+	Generation string    `json:"generation"`
+	CreatedAt  time.Time `json:"created_at"`
+	Source     string    `json:"source"` // dump path or redacted source URL
+	Format     string    `json:"format"`
+	Database   string    `json:"database"`
+	Role       string    `json:"role"`
+	PGMajor    int       `json:"pg_major"`
+	PGVersion  string    `json:"pg_version"`
+	PGBinDir   string    `json:"pg_bin_dir"`
+	Bytes      uint64    `json:"bytes"` // size of the data directory
+	Masked     bool      `json:"masked"`
+}
+
+func newGeneration(now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+func readGoldenMeta(volume string) (Golden, error) {
+	var g Golden
+	return g, readJSON(filepath.Join(volume, goldenMetaFile), &g)
+}
+
+// readCurrent returns the current golden generation, or ErrNoGolden.
+func (h Home) readCurrent() (string, error) {
+	b, err := os.ReadFile(h.currentFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNoGolden
+	}
+	if err != nil {
+		return "", err
+	}
+	gen := strings.TrimSpace(string(b))
+	if gen == "" {
+		return "", ErrNoGolden
+	}
+	return gen, nil
+}
+
+// setCurrent switches the current golden in one atomic rename.
+func (h Home) setCurrent(gen string) error {
+	return writeFileAtomic(h.currentFile(), []byte(gen+"\n"), 0o600)
+}
+
+// dirSize adds up the sizes of the regular files below dir.
+func dirSize(dir string) uint64 {
+	var n uint64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += uint64(info.Size())
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func (g Golden) String() string {
+	return fmt.Sprintf("%s (database %s, PostgreSQL %s, %s)", g.Generation, g.Database, g.PGVersion, HumanBytes(g.Bytes))
+}

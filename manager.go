@@ -1,0 +1,204 @@
+package ditto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
+	"github.com/dittodb/ditto/storage/btrfs"
+	// "github.com/dittodb/ditto/storage/zfs"
+)
+
+// Manager runs ditto's operations on one state directory and its pool.
+type Manager struct {
+	Home   Home
+	Config Config
+	Log    hclog.Logger
+	store  storage.Storage
+	pgUser postgres.OSUser
+}
+
+// ErrNoGolden is returned when a copy is asked for before any reseed.
+var ErrNoGolden = errors.New("no golden database yet: run `ditto reseed --dump FILE` or `ditto reseed --source-url URL` first")
+
+// Open loads the state directory made by Init and makes its pool usable
+// (re-mounting the embedded image after a reboot).
+func Open(ctx context.Context, homeDir string, log hclog.Logger) (*Manager, error) {
+	h := Home{Dir: homeDir}
+	cfg, err := h.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, h, cfg, log)
+}
+
+func open(ctx context.Context, h Home, cfg Config, log hclog.Logger) (*Manager, error) {
+	u, err := postgres.LookupOSUser(cfg.PGUser)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{Home: h, Config: cfg, Log: log, pgUser: u}
+	if err := m.prepareHome(); err != nil {
+		return nil, err
+	}
+	if m.store, err = m.openStorage(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// prepareHome creates the state directory and its folders. The home itself
+// is 0710 with the Postgres user's group, so that postgres can reach the data
+// directories in the pool below it while nobody else can list anything;
+// records, logs and temporary dumps stay 0700.
+func (m *Manager) prepareHome() error {
+	h := m.Home
+	dirs := []struct {
+		path  string
+		mode  os.FileMode
+		group bool
+	}{
+		{h.Dir, 0o710, true},
+		{h.recordsDir(), 0o700, false},
+		{h.runDir(), 0o710, true},
+		{h.logsDir(), 0o700, false},
+		{h.tmpDir(), 0o700, false},
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return permissionError(d.path, err)
+			}
+			return fmt.Errorf("creating %s: %w", d.path, err)
+		}
+		gid := -1
+		if d.group {
+			gid = m.pgUser.GID
+		}
+		if err := os.Chown(d.path, os.Geteuid(), gid); err != nil {
+			return permissionError(d.path, err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return permissionError(d.path, err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) openStorage(ctx context.Context) (storage.Storage, error) {
+	c := m.Config
+	switch c.Backend {
+	case "zfs":
+		return nil, errors.New("zfs pending")
+	default:
+		if c.Image != "" {
+			if err := btrfs.MountImage(ctx, c.Image, c.PoolPath); err != nil {
+				return nil, err
+			}
+		}
+		return btrfs.Open(c.PoolPath, m.pgUser.GID)
+	}
+}
+
+// Storage returns the backend in use.
+func (m *Manager) Storage() storage.Storage { return m.store }
+
+// Init creates (or re-opens, idempotently) the state directory and pool.
+// An empty PoolPath (btrfs) or Dataset (zfs) means the embedded default.
+func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*Manager, error) {
+	h := Home{Dir: homeDir}
+	if old, err := h.LoadConfig(); err == nil {
+		if err := sameChoice(old, cfg, h); err != nil {
+			return nil, err
+		}
+		log.Info("pool already initialised; checking it", "home", h.Dir, "backend", old.Backend)
+		return open(ctx, h, old, log)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Backend == "btrfs" && cfg.PoolPath == "" {
+		cfg.Image, cfg.PoolPath = h.PoolImage(), h.PoolMount()
+		if cfg.ImageSize == 0 {
+			cfg.ImageSize = 20 << 30
+		}
+	}
+	if cfg.Backend == "zfs" && cfg.Dataset == "" {
+		return nil, errors.New("ditto init --backend zfs needs --dataset POOL/PATH (an existing pool)")
+	}
+	if err := os.MkdirAll(h.Dir, 0o710); err != nil {
+		return nil, permissionError(h.Dir, err)
+	}
+	if cfg.Image != "" {
+		log.Info("creating the embedded pool image", "image", cfg.Image, "size", HumanBytes(uint64(cfg.ImageSize)))
+		if err := btrfs.CreateImage(ctx, cfg.Image, cfg.ImageSize); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(cfg.PoolPath, 0o710); err != nil {
+			return nil, err
+		}
+	}
+	m, err := open(ctx, h, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.saveConfig(cfg); err != nil {
+		return nil, err
+	}
+	log.Info("pool ready", "home", h.Dir, "backend", cfg.Backend, "pool", cfg.PoolPath+cfg.Dataset)
+	return m, nil
+}
+
+// sameChoice refuses an init that asks for another pool than the one in use.
+func sameChoice(old, req Config, h Home) error {
+	if req.PoolPath == "" && req.Dataset == "" && req.Backend == old.Backend {
+		return nil
+	}
+	if req.Backend == old.Backend && req.PoolPath == old.PoolPath && req.Dataset == old.Dataset {
+		return nil
+	}
+	return fmt.Errorf("%s is already initialised (backend %s, pool %s): to change pools, destroy the copies and remove %s first, or use another --home",
+		h.Dir, old.Backend, old.PoolPath+old.Dataset, h.configFile())
+}
+
+func currentUserName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// HumanBytes formats a byte count as 1.5 GiB.
+func HumanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// redactURL hides the password of a connection URL for logs and records.
+func redactURL(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+				return s[:i+3] + rest[:colon] + ":xxxxx" + rest[at:]
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,50 @@
+package ditto
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+// postmasters finds running postgres postmasters whose data directory (-D)
+// is below root, by reading /proc. This is how ditto finds a server that no
+// record explains (ditto killed between starting it and recording it), rather
+// than trusting a postmaster.pid that may be stale.
+func postmasters(root string) map[string]proc.Ref {
+	found := map[string]proc.Ref{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return found
+	}
+	root = filepath.Clean(root) + string(filepath.Separator)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		args := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
+		if filepath.Base(args[0]) != "postgres" {
+			continue // backends rename themselves; only the postmaster keeps argv
+		}
+		for i := 1; i+1 < len(args); i++ {
+			if args[i] != "-D" {
+				continue
+			}
+			dir := filepath.Clean(args[i+1])
+			if strings.HasPrefix(dir+string(filepath.Separator), root) {
+				if r, err := proc.Lookup(pid); err == nil && r.Alive() {
+					found[dir] = r
+				}
+			}
+		}
+	}
+	return found
+}

@@ -1,0 +1,156 @@
+package ditto
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+// Copy states, as recorded.
+const (
+	StateCreating   = "creating"
+	StateReady      = "ready"
+	StateDestroying = "destroying"
+	StateResetting  = "resetting"
+)
+
+// Copy is the record of one copy: everything needed to reach it, stop it and
+// explain its volume and process after a crash. It is written atomically to
+// <home>/copies/<id>.json (mode 0600: it holds the password).
+type Copy struct {
+	ID         string            `json:"id"`
+	State      string            `json:"state"`
+	Generation string            `json:"golden"`
+	Port       int               `json:"port"`
+	Host       string            `json:"host"`
+	Listen     string            `json:"listen"`
+	Role       string            `json:"role"`
+	Password   string            `json:"password"`
+	Database   string            `json:"database"`
+	Durable    bool              `json:"durable,omitempty"`
+	DataDir    string            `json:"data_dir"`
+	SocketDir  string            `json:"socket_dir"`
+	LogFile    string            `json:"log_file"`
+	CreatedAt  time.Time         `json:"created_at"`
+	ExpiresAt  time.Time         `json:"expires_at,omitzero"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Postmaster proc.Ref          `json:"postmaster"`
+	// Owner is the process whose life bounds the copy (a `copy run`, or the
+	// ditto process still creating or destroying it). gc removes the copy
+	// once its owner is gone.
+	Owner *proc.Ref `json:"owner,omitempty"`
+}
+
+// URL is the copy's connection URL.
+func (c *Copy) URL() string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(c.Role, c.Password),
+		Host:     net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		Path:     "/" + c.Database,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// Running reports whether the copy's postmaster is alive.
+func (c *Copy) Running() bool { return c.Postmaster.Alive() }
+
+// expired reports whether the copy's TTL has passed at now.
+func (c *Copy) expired(now time.Time) bool {
+	return !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt)
+}
+
+// abandoned reports whether the process responsible for the copy is gone
+// while the copy still depends on it.
+func (c *Copy) abandoned() bool {
+	return c.Owner != nil && !c.Owner.Alive()
+}
+
+// ErrNoCopy is returned for a copy ID that no record names.
+var ErrNoCopy = errors.New("no such copy")
+
+func newID() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// validID keeps user-given IDs from naming files outside the records folder.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (h Home) recordFile(id string) string { return filepath.Join(h.recordsDir(), id+".json") }
+
+func (h Home) saveCopy(c *Copy) error { return writeJSONAtomic(h.recordFile(c.ID), c) }
+
+func (h Home) loadCopy(id string) (*Copy, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("%w %q: copy IDs are lowercase letters, digits and dashes; see `ditto copy list`", ErrNoCopy, id)
+	}
+	var c Copy
+	err := readJSON(h.recordFile(id), &c)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w %q: see `ditto copy list` for the copies that exist", ErrNoCopy, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (h Home) removeCopyRecord(id string) error {
+	err := os.Remove(h.recordFile(id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return syncDir(h.recordsDir())
+}
+
+// listCopies returns every recorded copy, oldest first.
+func (h Home) listCopies() ([]*Copy, error) {
+	entries, err := os.ReadDir(h.recordsDir())
+	if err != nil {
+		return nil, err
+	}
+	var out []*Copy
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		c, err := h.loadCopy(strings.TrimSuffix(name, ".json"))
+		if errors.Is(err, ErrNoCopy) {
+			continue // removed meanwhile by another ditto
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}

@@ -1,0 +1,330 @@
+package ditto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
+)
+
+// ReseedOptions say where the golden's data comes from.
+type ReseedOptions struct {
+	DumpPath  string // an existing dump (custom, directory, tar or plain SQL)
+	SourceURL string // or a live database to pg_dump
+	// KeepDump, with SourceURL, is where the dump is kept for later reuse;
+	// empty means it only lives in a 0700 temporary folder.
+	KeepDump string
+	Database string // overrides the name taken from the dump
+	PGBin    string // overrides the binaries folder
+	Jobs     int    // pg_restore --jobs; 0 = number of CPUs
+}
+
+// Reseed builds a new golden generation and makes it current. A failure or
+// interruption at any point leaves the previous golden current and
+// untouched; what the failed attempt built is removed now or by gc.
+func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
+	l, err := m.lockReseed()
+	if err != nil {
+		return Golden{}, err
+	}
+	g, err := m.reseed(ctx, o)
+	l.Unlock()
+	if err != nil {
+		return Golden{}, err
+	}
+	m.GC(ctx) // old generations no copy uses
+	return g, nil
+}
+
+func (m *Manager) lockReseed() (*lockFile, error) {
+	l, err := lock(m.Home.reseedLock(), false)
+	if errors.Is(err, errLocked) {
+		holder, _ := os.ReadFile(m.Home.reseedLock())
+		return nil, fmt.Errorf("another reseed is running (ditto process %s): wait for it to finish, or stop it; its half-built golden is never used", strings.TrimSpace(string(holder)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = l.f.Truncate(0)
+	_, _ = l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return l, nil
+}
+
+func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
+	start := time.Now()
+	bins, err := postgres.FindBins(firstNonEmpty(o.PGBin, m.Config.PGBin))
+	if err != nil {
+		return Golden{}, err
+	}
+	tmp, err := os.MkdirTemp(m.Home.tmpDir(), "reseed-")
+	if err != nil {
+		return Golden{}, err
+	}
+	defer os.RemoveAll(tmp) // the raw dump never outlives the reseed
+
+	dumpPath, source := o.DumpPath, o.DumpPath
+	if o.SourceURL != "" {
+		source = redactURL(o.SourceURL)
+		if dumpPath, err = m.dumpSource(ctx, bins, o, tmp); err != nil {
+			return Golden{}, err
+		}
+	}
+	if dumpPath == "" {
+		return Golden{}, errors.New("nothing to reseed from: give --dump FILE (or DITTO_DUMP_PATH) or --source-url URL (or DITTO_SOURCE_URL)")
+	}
+	info, err := postgres.InspectDump(dumpPath)
+	if err != nil {
+		return Golden{}, err
+	}
+	bin, err := goldenBinFor(bins, info)
+	if err != nil {
+		return Golden{}, fmt.Errorf("%s: %w", dumpPath, err)
+	}
+	g := Golden{
+		Generation: newGeneration(start),
+		Source:     source,
+		Format:     string(info.Format),
+		Database:   firstNonEmpty(o.Database, info.Database, dumpBaseName(dumpPath)),
+		Role:       m.Config.Role,
+		PGMajor:    bin.Major,
+		PGVersion:  bin.Version,
+		PGBinDir:   bin.Dir,
+	}
+	m.Log.Info("reseeding", "generation", g.Generation, "dump", dumpPath, "format", info.Format,
+		"database", g.Database, "postgres", bin.Version)
+	if err := m.build(ctx, &g, bin, info, o.Jobs); err != nil {
+		return Golden{}, err
+	}
+	if err := m.switchCurrent(g.Generation); err != nil {
+		return Golden{}, err
+	}
+	m.Log.Info("golden ready", "generation", g.Generation, "database", g.Database,
+		"size", HumanBytes(g.Bytes), "took", time.Since(start).Round(time.Millisecond))
+	return g, nil
+}
+
+// dumpSource pg_dumps the source URL with binaries at least as new as the
+// source server, into KeepDump when asked or else into the private tmp dir.
+func (m *Manager) dumpSource(ctx context.Context, bins []postgres.Bin, o ReseedOptions, tmp string) (string, error) {
+	major, version, err := postgres.SourceVersion(ctx, o.SourceURL)
+	if err != nil {
+		return "", err
+	}
+	bin, err := postgres.PickBin(bins, major)
+	if err != nil {
+		return "", fmt.Errorf("pg_dump of a PostgreSQL %s source: %w", version, err)
+	}
+	out := filepath.Join(tmp, "source.dump")
+	m.Log.Info("dumping the source", "source", redactURL(o.SourceURL), "server", version, "pg_dump", bin.Version)
+	t := time.Now()
+	if err := postgres.DumpSource(ctx, bin, o.SourceURL, out, m.Log); err != nil {
+		return "", err
+	}
+	m.Log.Info("source dumped", "took", time.Since(t).Round(time.Millisecond))
+	if o.KeepDump == "" {
+		return out, nil
+	}
+	if err := moveFile(out, o.KeepDump); err != nil {
+		return "", fmt.Errorf("keeping the dump at %s (DITTO_DUMP_PATH): %w", o.KeepDump, err)
+	}
+	m.Log.Info("dump kept for `ditto reseed --dump`", "path", o.KeepDump)
+	return o.KeepDump, nil
+}
+
+// goldenBinFor picks the oldest installed major that can restore the dump,
+// so the golden matches the source's major whenever that is installed.
+func goldenBinFor(bins []postgres.Bin, info postgres.DumpInfo) (postgres.Bin, error) {
+	need := max(info.DumperMajor, info.ServerMajor)
+	bin, err := postgres.PickBin(bins, need)
+	if err != nil {
+		return bin, err
+	}
+	for _, b := range bins {
+		if b.Major >= need && b.Major < bin.Major {
+			bin = b
+		}
+	}
+	return bin, nil
+}
+
+// build restores the dump into a new building volume, stops it cleanly and
+// freezes it. On any failure the building volume is removed.
+func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, jobs int) (err error) {
+	vol, err := m.store.CreateBuilding(ctx, g.Generation)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if derr := m.store.Destroy(context.Background(), storage.KindBuilding, g.Generation); derr != nil {
+				m.Log.Warn("could not remove the half-built golden; `ditto gc` will", "error", derr)
+			}
+		}
+	}()
+	pgdata := filepath.Join(vol, pgDataDir)
+	t := time.Now()
+	if err := postgres.InitDB(ctx, bin, m.pgUser, pgdata, g.Role); err != nil {
+		return err
+	}
+	m.Log.Info("initdb done", "took", time.Since(t).Round(time.Millisecond))
+	if err := m.restoreInto(ctx, g, bin, info, pgdata, jobs); err != nil {
+		return err
+	}
+	if err := checkCleanShutdown(ctx, bin, pgdata); err != nil {
+		return err
+	}
+	g.CreatedAt = time.Now().UTC()
+	g.Bytes = dirSize(pgdata)
+	if err := writeJSONAtomic(filepath.Join(vol, goldenMetaFile), g); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(vol, goldenMetaFile), 0o644); err != nil {
+		return err
+	}
+	_, err = m.store.Freeze(ctx, g.Generation)
+	return err
+}
+
+// restoreInto runs a private server on the building data directory (Unix
+// socket only), restores, analyzes, checkpoints and stops it with a fast
+// shutdown, never an immediate one, so no copy ever runs crash recovery.
+func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, pgdata string, jobs int) (err error) {
+	sock := filepath.Join(m.Home.runDir(), "reseed-"+g.Generation)
+	logFile := filepath.Join(m.Home.logsDir(), "reseed-"+g.Generation+".log")
+	defer os.RemoveAll(sock)
+	defer os.Remove(logFile)
+	srv, err := postgres.Start(ctx, postgres.ServerOptions{
+		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: 5432, SocketDir: sock, LogFile: logFile,
+		Settings: []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
+			"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h"},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if serr := postgres.Stop(sctx, srv.Proc); serr != nil && err == nil {
+			err = fmt.Errorf("stopping the reseed server: %w", serr)
+		}
+	}()
+	conn, err := srv.WaitReady(ctx, g.Role, "postgres")
+	if err != nil {
+		return err
+	}
+	conn.Close(ctx)
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	t := time.Now()
+	if err := postgres.Restore(ctx, postgres.RestoreOptions{
+		Bin: bin, Dump: info, SocketDir: sock, Port: 5432, Superuser: g.Role,
+		Database: g.Database, Jobs: jobs, Log: m.Log,
+	}); err != nil {
+		return err
+	}
+	m.Log.Info("restore done", "took", time.Since(t).Round(time.Millisecond))
+	conn, err = srv.WaitReady(ctx, g.Role, g.Database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	t = time.Now()
+	// fsync is off while restoring (a crash discards the building volume
+	// anyway); the clean shutdown writes every page out and Freeze syncs
+	// the filesystem before the snapshot.
+	for _, q := range []string{"ANALYZE", "CHECKPOINT"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s in the golden: %w", q, err)
+		}
+	}
+	m.Log.Info("analyze and checkpoint done", "took", time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
+// checkCleanShutdown reads pg_control: a golden must say "shut down", or its
+// copies would start with crash recovery.
+func checkCleanShutdown(ctx context.Context, bin postgres.Bin, pgdata string) error {
+	out, err := exec.CommandContext(ctx, bin.Path("pg_controldata"), "-D", pgdata).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_controldata: %v: %s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if state, ok := strings.CutPrefix(line, "Database cluster state:"); ok {
+			if s := strings.TrimSpace(state); s != "shut down" {
+				return fmt.Errorf("the golden's server stopped in state %q, not cleanly: refusing to freeze it", s)
+			}
+			return nil
+		}
+	}
+	return errors.New("pg_controldata printed no cluster state")
+}
+
+func (m *Manager) switchCurrent(gen string) error {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return m.Home.setCurrent(gen)
+}
+
+// dumpBaseName turns /x/pagila.sql.gz into "pagila", for plain dumps that do
+// not name their database.
+func dumpBaseName(p string) string {
+	b := filepath.Base(filepath.Clean(p))
+	for _, ext := range []string{".gz", ".sql", ".dump", ".tar", ".custom", ".backup"} {
+		b = strings.TrimSuffix(b, ext)
+	}
+	return b
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// moveFile renames src to dst, copying when they are on different
+// filesystems.
+func moveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".partial"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := out.ReadFrom(in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

@@ -1,0 +1,135 @@
+package ditto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+// RunOptions are the choices of `ditto copy run`.
+type RunOptions struct {
+	Create        CreateOptions
+	Command       []string
+	EnvNames      []string // extra variables that also get the URL
+	KeepOnFailure bool
+}
+
+// Exit codes of `copy run` for its own failures, as env(1) uses them, so
+// they do not mix with the command's codes.
+const (
+	ExitRunFailed   = 125
+	ExitCannotExec  = 126
+	ExitNotFound    = 127
+	exitSignalsBase = 128
+)
+
+// Env returns the variables a command gets to reach the copy.
+func (c *Copy) Env(extraNames ...string) []string {
+	env := []string{
+		"DATABASE_URL=" + c.URL(),
+		"DITTO_COPY_ID=" + c.ID,
+		"PGHOST=" + c.Host,
+		"PGPORT=" + strconv.Itoa(c.Port),
+		"PGUSER=" + c.Role,
+		"PGPASSWORD=" + c.Password,
+		"PGDATABASE=" + c.Database,
+	}
+	for _, n := range extraNames {
+		env = append(env, n+"="+c.URL())
+	}
+	return env
+}
+
+// RunWithCopy creates a copy owned by this process, runs the command with
+// the copy's variables, forwards SIGINT and SIGTERM to it, destroys the copy
+// and returns the command's exit code (128+N when a signal N killed it). If
+// this process is killed, gc finds the copy's owner gone and removes it.
+func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
+	if len(o.Command) == 0 {
+		return ExitRunFailed, errors.New("no command to run: give it after --, e.g. `ditto copy run -- go test ./...`")
+	}
+	self := proc.Self()
+	o.Create.Owner = &self
+	c, err := m.CreateCopy(ctx, o.Create)
+	if err != nil {
+		return ExitRunFailed, err
+	}
+	code, runErr := runCommand(o.Command, append(os.Environ(), c.Env(o.EnvNames...)...))
+	if code != 0 && o.KeepOnFailure {
+		if err := m.keep(c); err != nil {
+			m.Log.Warn("could not keep the copy", "id", c.ID, "error", err)
+		}
+		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, c.ID, c.URL(), c.ID)
+		return code, runErr
+	}
+	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
+		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
+	}
+	return code, runErr
+}
+
+// keep hands the copy over to its TTL alone.
+func (m *Manager) keep(c *Copy) error {
+	c.Owner = nil
+	return m.Home.saveCopy(c)
+}
+
+func runCommand(args []string, env []string) (int, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return ExitNotFound, fmt.Errorf("cannot run %s: %w", args[0], err)
+		}
+		return ExitCannotExec, fmt.Errorf("cannot run %s: %w", args[0], err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if !terminalSentIt(s) {
+					_ = cmd.Process.Signal(s)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitSignalsBase + int(ws.Signal()), nil
+		}
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return ExitRunFailed, err
+	}
+	return 0, nil
+}
+
+// terminalSentIt reports whether a SIGINT came from the terminal's Ctrl-C,
+// which the kernel already delivered to the whole foreground process group,
+// the command included: forwarding it again would deliver it twice.
+func terminalSentIt(s os.Signal) bool {
+	if s != syscall.SIGINT {
+		return false
+	}
+	fg, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && fg == syscall.Getpgrp()
+}

@@ -1,0 +1,74 @@
+package ditto
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dittodb/ditto/storage"
+)
+
+// Status is what `ditto status` reports.
+type Status struct {
+	Home        string        `json:"home"`
+	Backend     string        `json:"backend"`
+	Pool        string        `json:"pool"`
+	Usage       storage.Usage `json:"usage"`
+	Golden      *Golden       `json:"golden"` // nil before the first reseed
+	Generations int           `json:"generations"`
+	Copies      int           `json:"copies"`
+	Running     int           `json:"running"`
+}
+
+// Status gathers the pool, golden and copy counts.
+func (m *Manager) Status(ctx context.Context) (Status, error) {
+	s := Status{Home: m.Home.Dir, Backend: m.Config.Backend, Pool: m.Config.PoolPath + m.Config.Dataset}
+	var err error
+	if s.Usage, err = m.store.Usage(ctx); err != nil {
+		return s, err
+	}
+	g, err := m.CurrentGolden(ctx)
+	if err != nil && !errors.Is(err, ErrNoGolden) {
+		return s, err
+	}
+	if err == nil {
+		s.Golden = &g
+	}
+	vols, err := m.store.List(ctx)
+	if err != nil {
+		return s, err
+	}
+	for _, v := range vols {
+		if v.Kind == storage.KindGolden {
+			s.Generations++
+		}
+	}
+	copies, err := m.Copies()
+	if err != nil {
+		return s, err
+	}
+	s.Copies = len(copies)
+	for _, c := range copies {
+		if c.Running() {
+			s.Running++
+		}
+	}
+	return s, nil
+}
+
+// CurrentGolden describes the current golden generation.
+func (m *Manager) CurrentGolden(ctx context.Context) (Golden, error) {
+	gen, err := m.Home.readCurrent()
+	if err != nil {
+		return Golden{}, err
+	}
+	vols, err := m.store.List(ctx)
+	if err != nil {
+		return Golden{}, err
+	}
+	for _, v := range vols {
+		if v.Kind == storage.KindGolden && v.Name == gen {
+			return readGoldenMeta(v.Path)
+		}
+	}
+	return Golden{}, errors.New("the current golden " + gen + " is missing from the pool: run `ditto reseed` again")
+}
