@@ -23,7 +23,10 @@ const DefaultSize = 256 << 20
 
 // New returns the mount point of a fresh Btrfs filesystem of DefaultSize.
 // It skips the test under -short and fails it when not run as root.
-func New(tb testing.TB) string { return NewSize(tb, DefaultSize) }
+func New(tb testing.TB) string {
+	tb.Helper()
+	return NewSize(tb, DefaultSize)
+}
 
 // NewSize is New with an image of size bytes.
 func NewSize(tb testing.TB, size int64) string {

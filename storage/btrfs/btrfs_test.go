@@ -330,3 +330,28 @@ func TestUsage(t *testing.T) {
 		t.Errorf("Usage after writing 20 MiB = %+v, before %+v", after, u)
 	}
 }
+
+// A copy holding a nested subvolume (made by a user, never by ditto) takes
+// the slower delete path that removes nested subvolumes first.
+func TestDestroyNested(t *testing.T) {
+	s := open(t)
+	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Freeze(ctx, "g1"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Clone(ctx, "g1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cbtrfs.SubvolCreate(filepath.Join(c, "nested")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Destroy(ctx, storage.KindCopy, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("copy still there: %v", err)
+	}
+}

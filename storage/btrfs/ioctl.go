@@ -2,11 +2,14 @@ package btrfs
 
 /*
 #include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 */
 import "C"
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,13 +34,30 @@ func subvolInfo(path string) (subvol, error) {
 	var v subvol
 	copy(v.UUID[:], C.GoBytes(unsafe.Pointer(&a.uuid[0]), 16))
 	copy(v.ParentUUID[:], C.GoBytes(unsafe.Pointer(&a.parent_uuid[0]), 16))
-	v.ReadOnly = a.flags&C.BTRFS_SUBVOL_RDONLY != 0
+	// These are root item flags, not the SUBVOL_GETFLAGS ones.
+	v.ReadOnly = a.flags&C.BTRFS_ROOT_SUBVOL_RDONLY != 0
 	return v, nil
 }
 
 // hasParent reports whether v was snapshotted from p.
 func (v subvol) hasParent(p subvol) bool {
 	return v.ParentUUID != [16]byte{} && v.ParentUUID == p.UUID
+}
+
+// snapDestroy deletes the subvolume at path with one ioctl. btrfs.SubvolDelete
+// first walks the whole tree looking for nested subvolumes, which costs
+// about 30 µs per file (0.6 s for 20,000 files); ditto never nests
+// subvolumes, and if someone did the kernel answers ENOTEMPTY.
+func snapDestroy(path string) error {
+	dir, name := filepath.Split(path)
+	var a C.struct_btrfs_ioctl_vol_args
+	if len(name) >= len(a.name) {
+		return fmt.Errorf("subvolume name %q is too long", name)
+	}
+	for i := 0; i < len(name); i++ {
+		a.name[i] = C.char(name[i])
+	}
+	return ioctl(dir, "SNAP_DESTROY", C.BTRFS_IOC_SNAP_DESTROY, unsafe.Pointer(&a))
 }
 
 // clearReadOnly makes a read-only subvolume writable, which some kernels

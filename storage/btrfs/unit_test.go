@@ -8,6 +8,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/containerd/btrfs/v2"
+
+	"github.com/dittodb/ditto/internal/testbtrfs"
 	"github.com/dittodb/ditto/storage"
 )
 
@@ -80,5 +83,31 @@ func TestIsBtrfsImage(t *testing.T) {
 	}
 	if ok, err := isBtrfsImage(small); ok || err != nil {
 		t.Errorf("small file: %v, %v", ok, err)
+	}
+}
+
+func TestClearReadOnly(t *testing.T) {
+	mnt := testbtrfs.New(t)
+	src, snap := filepath.Join(mnt, "src"), filepath.Join(mnt, "snap")
+	if err := btrfs.SubvolCreate(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := btrfs.SubvolSnapshot(snap, src, true); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := subvolInfo(snap); err != nil || !v.ReadOnly {
+		t.Fatalf("snapshot: %+v, %v; want read-only", v, err)
+	}
+	if err := clearReadOnly(snap); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := subvolInfo(snap); err != nil || v.ReadOnly {
+		t.Errorf("after clearReadOnly: %+v, %v", v, err)
+	}
+	if err := os.WriteFile(filepath.Join(snap, "f"), nil, 0o600); err != nil {
+		t.Errorf("write after clearReadOnly: %v", err)
+	}
+	if err := destroy(snap); err != nil {
+		t.Error(err)
 	}
 }

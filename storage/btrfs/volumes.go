@@ -125,14 +125,22 @@ func (s *Store) Destroy(ctx context.Context, kind storage.Kind, name string) err
 	return nil
 }
 
-// destroy deletes the subvolume at path. Root may delete a read-only
-// snapshot; where the kernel refuses, the read-only flag is cleared and the
-// delete tried again.
+// destroy deletes the subvolume at path: with one ioctl, or, if it holds
+// nested subvolumes (ENOTEMPTY), with btrfs.SubvolDelete, which deletes
+// those first. Root may delete a read-only snapshot; where the kernel
+// refuses, the read-only flag is cleared and the delete tried again.
 func destroy(path string) error {
-	err := btrfs.SubvolDelete(path)
+	del := func() error {
+		err := snapDestroy(path)
+		if errors.Is(err, syscall.ENOTEMPTY) {
+			err = btrfs.SubvolDelete(path)
+		}
+		return err
+	}
+	err := del()
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) {
 		if v, ierr := subvolInfo(path); ierr == nil && v.ReadOnly && clearReadOnly(path) == nil {
-			err = btrfs.SubvolDelete(path)
+			err = del()
 		}
 	}
 	return err
