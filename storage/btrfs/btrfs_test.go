@@ -33,6 +33,19 @@ func open(t *testing.T) *btrfs.Store {
 	return s
 }
 
+// frozen returns a store holding golden "g1".
+func frozen(t *testing.T) *btrfs.Store {
+	t.Helper()
+	s := open(t)
+	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Freeze(ctx, "g1"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func write(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -232,7 +245,7 @@ func TestFreezeRecovers(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	s := open(t)
+	s := frozen(t)
 	if _, err := s.Freeze(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Freeze(missing) = %v, want ErrNotFound", err)
 	}
@@ -244,14 +257,11 @@ func TestErrors(t *testing.T) {
 			t.Errorf("Destroy(missing %s) = %v, want nil", k, err)
 		}
 	}
-	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
+	if _, err := s.CreateBuilding(ctx, "g2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateBuilding(ctx, "g1"); !errors.Is(err, fs.ErrExist) {
+	if _, err := s.CreateBuilding(ctx, "g2"); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("CreateBuilding twice = %v, want fs.ErrExist", err)
-	}
-	if _, err := s.Freeze(ctx, "g1"); err != nil {
-		t.Fatal(err)
 	}
 	if _, err := s.Clone(ctx, "g1", "c1"); err != nil {
 		t.Fatal(err)
@@ -263,26 +273,20 @@ func TestErrors(t *testing.T) {
 		t.Error("Destroy of an unknown kind succeeded")
 	}
 	vols, _ := s.List(ctx)
-	plain := filepath.Join(filepath.Dir(vols[1].Path), "plain")
+	plain := filepath.Join(filepath.Dir(vols[2].Path), "plain")
 	if err := os.Mkdir(plain, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Destroy(ctx, storage.KindCopy, "plain"); err == nil || !strings.Contains(err.Error(), "not a Btrfs subvolume") {
 		t.Errorf("Destroy of a plain folder = %v, want a refusal", err)
 	}
-	if vols, _ := s.List(ctx); len(vols) != 2 {
+	if vols, _ := s.List(ctx); len(vols) != 3 {
 		t.Errorf("List shows a plain folder as a volume: %v", vols)
 	}
 }
 
 func TestNamesStayInsideThePool(t *testing.T) {
-	s := open(t)
-	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Freeze(ctx, "g1"); err != nil {
-		t.Fatal(err)
-	}
+	s := frozen(t)
 	for _, name := range []string{"", ".", "..", "../golden/g1", "a/b", "/abs", "nul\x00", strings.Repeat("x", 256)} {
 		if _, err := s.CreateBuilding(ctx, name); err == nil {
 			t.Errorf("CreateBuilding(%q) succeeded", name)
@@ -334,13 +338,7 @@ func TestUsage(t *testing.T) {
 // A copy holding a nested subvolume (made by a user, never by ditto) takes
 // the slower delete path that removes nested subvolumes first.
 func TestDestroyNested(t *testing.T) {
-	s := open(t)
-	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Freeze(ctx, "g1"); err != nil {
-		t.Fatal(err)
-	}
+	s := frozen(t)
 	c, err := s.Clone(ctx, "g1", "c1")
 	if err != nil {
 		t.Fatal(err)

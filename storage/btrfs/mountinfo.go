@@ -66,25 +66,15 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// mountAt returns the topmost mount whose mount point is exactly path
-// (the last one listed wins, as later mounts stack on top of earlier ones).
+// mountAt returns the topmost mount whose mount point is exactly path.
 func mountAt(path string) (mount, bool, error) {
-	ms, err := mounts()
-	if err != nil {
-		return mount{}, false, err
-	}
-	var found mount
-	ok := false
-	for _, m := range ms {
-		if m.Point == path {
-			found, ok = m, true
-		}
-	}
-	return found, ok, nil
+	m, ok, err := mountOf(path)
+	return m, ok && m.Point == path, err
 }
 
-// mountOf returns the mount that holds path: the one with the longest
-// mount point that is path itself or one of its parent folders.
+// mountOf returns the mount that holds path: of those mounted at path or at
+// one of its parent folders the deepest, and of those the last listed, as
+// later mounts stack on top of earlier ones.
 func mountOf(path string) (mount, bool, error) {
 	ms, err := mounts()
 	if err != nil {
