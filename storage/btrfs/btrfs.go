@@ -46,10 +46,11 @@ var folders = map[storage.Kind]string{
 // a folder that already holds other things may be shared, so it is left as
 // it is.
 func Open(dir string, gid int) (*Store, error) {
-	dir, err := resolve(dir)
+	abs, err := resolve(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open Btrfs pool %s: %w", dir, err)
 	}
+	dir = abs
 	if err := checkBtrfs(dir); err != nil {
 		return nil, err
 	}

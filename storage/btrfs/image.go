@@ -79,13 +79,12 @@ func isBtrfsImage(img string) (bool, error) {
 // mounted there it fails rather than stack a second mount on top. The loop
 // device gets autoclear from mount(8), so umount frees it.
 func MountImage(ctx context.Context, img, mnt string) error {
-	img, err := resolve(img)
-	if err != nil {
-		return err
+	ri, err1 := resolve(img)
+	rm, err2 := resolve(mnt)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("mount pool image %s at %s: %w", img, mnt, err)
 	}
-	if mnt, err = resolve(mnt); err != nil {
-		return err
-	}
+	img, mnt = ri, rm
 	m, ok, err := mountAt(mnt)
 	if err != nil {
 		return err
@@ -127,34 +126,33 @@ func loopBackingFile(dev string) string {
 
 // Unmount unmounts mnt; if nothing is mounted there it does nothing.
 func Unmount(ctx context.Context, mnt string) error {
-	mounted, err := IsMounted(mnt)
-	if err != nil || !mounted {
+	rm, err := resolve(mnt)
+	if err != nil {
+		return fmt.Errorf("unmount %s: %w", mnt, err)
+	}
+	if _, ok, err := mountAt(rm); err != nil || !ok {
 		return err
 	}
-	if err := needRoot("unmount " + mnt); err != nil {
+	if err := needRoot("unmount " + rm); err != nil {
 		return err
 	}
 	umount, err := tool("umount", "mount")
 	if err != nil {
 		return err
 	}
-	mnt, err = resolve(mnt)
-	if err != nil {
-		return err
-	}
-	if err := run(ctx, "unmount "+mnt, umount, mnt); err != nil {
-		return fmt.Errorf("%w (if it is busy, stop the copies using it; \"fuser -vm %s\" shows who)", err, mnt)
+	if err := run(ctx, "unmount "+rm, umount, rm); err != nil {
+		return fmt.Errorf("%w (if it is busy, stop the copies using it; \"fuser -vm %s\" shows who)", err, rm)
 	}
 	return nil
 }
 
 // IsMounted reports whether a filesystem is mounted exactly at mnt.
 func IsMounted(mnt string) (bool, error) {
-	mnt, err := resolve(mnt)
+	rm, err := resolve(mnt)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("check whether %s is mounted: %w", mnt, err)
 	}
-	_, ok, err := mountAt(mnt)
+	_, ok, err := mountAt(rm)
 	return ok, err
 }
 

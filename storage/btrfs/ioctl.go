@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The few Btrfs calls containerd/btrfs does not offer. GET_SUBVOL_INFO
+// Btrfs calls that containerd/btrfs lacks or makes slow. GET_SUBVOL_INFO
 // (Linux 4.18+) is used instead of btrfs.SubvolInfo because that one runs a
 // tree search, which needs root, and guesses the mount point by string
 // prefix.
@@ -57,7 +57,11 @@ func snapDestroy(path string) error {
 	for i := 0; i < len(name); i++ {
 		a.name[i] = C.char(name[i])
 	}
-	return ioctl(dir, "SNAP_DESTROY", C.BTRFS_IOC_SNAP_DESTROY, unsafe.Pointer(&a))
+	err := ioctl(dir, "SNAP_DESTROY", C.BTRFS_IOC_SNAP_DESTROY, unsafe.Pointer(&a))
+	if pe, ok := err.(*os.PathError); ok {
+		pe.Path = path // name the volume, not its folder
+	}
+	return err
 }
 
 // clearReadOnly makes a read-only subvolume writable, which some kernels
