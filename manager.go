@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -61,6 +62,11 @@ func open(ctx context.Context, h Home, cfg Config, log hclog.Logger) (*Manager, 
 // records, logs and temporary dumps stay 0700.
 func (m *Manager) prepareHome() error {
 	h := m.Home
+	// Unix socket paths are limited to 107 bytes; a copy's socket is
+	// <home>/run/<id>/.s.PGSQL.<port>.
+	if sock := filepath.Join(h.runDir(), "reseed", ".s.PGSQL.65535"); len(sock) > 107 {
+		return fmt.Errorf("the state directory path %s is too long for PostgreSQL's Unix sockets (%s would be %d bytes, max 107): use a shorter --home", h.Dir, sock, len(sock))
+	}
 	dirs := []struct {
 		path  string
 		mode  os.FileMode

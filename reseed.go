@@ -198,7 +198,7 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 // socket only), restores, analyzes, checkpoints and stops it with a fast
 // shutdown, never an immediate one, so no copy ever runs crash recovery.
 func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, pgdata string, jobs int) (err error) {
-	sock := filepath.Join(m.Home.runDir(), "reseed-"+g.Generation)
+	sock := filepath.Join(m.Home.runDir(), "reseed") // one reseed at a time: the lock
 	logFile := filepath.Join(m.Home.logsDir(), "reseed-"+g.Generation+".log")
 	defer os.RemoveAll(sock)
 	defer os.Remove(logFile)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,7 @@ import (
 func TestErrorsTellWhatToDo(t *testing.T) {
 	requireRoot(t)
 	t.Run("no pool", func(t *testing.T) {
-		f := &fixture{t: t, home: filepath.Join(t.TempDir(), "none")}
+		f := &fixture{t: t, home: shortTempDir(t)}
 		f.fails("run `ditto init`", "copy", "create")
 		f.fails("run `ditto init`", "status")
 	})
@@ -75,7 +76,12 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 	})
 
 	f.must("reseed", "--dump", sampleSQL(t))
-	gen := f.must("status", "--format", "json")
+	golden := func() string {
+		var s struct{ Golden json.RawMessage }
+		json.Unmarshal([]byte(f.must("status", "--format", "json")), &s)
+		return string(s.Golden)
+	}
+	gen := golden()
 
 	t.Run("failed reseed keeps the old golden", func(t *testing.T) {
 		c := f.create()
@@ -85,7 +91,7 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 		b, _ := os.ReadFile(dump)
 		os.WriteFile(dump, b[:len(b)*2/3], 0o600) // truncated: header fine, data cut
 		f.fails("dump", "reseed", "--dump", dump)
-		if got := f.must("status", "--format", "json"); got != gen {
+		if got := golden(); got != gen {
 			t.Fatalf("status changed after a failed reseed:\nbefore %s\nafter  %s", gen, got)
 		}
 		if entries, _ := os.ReadDir(filepath.Join(f.pool, "building")); len(entries) != 0 && os.Getenv("DITTO_TEST_ZFS_POOL") == "" {
@@ -101,7 +107,7 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 		f.fails("invalid --label", "copy", "create", "--label", "nokey")
 		f.fails("no such copy", "copy", "destroy", "deadbeef")
 		f.fails("no such copy", "copy", "reset", "deadbeef")
-		g := &fixture{t: t, home: filepath.Join(t.TempDir(), "h")}
+		g := &fixture{t: t, home: shortTempDir(t)}
 		g.fails("invalid port range", "init", "--path", f.pool, "--port-range", "7000-6000")
 	})
 

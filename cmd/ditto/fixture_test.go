@@ -68,11 +68,22 @@ func newFixture(t *testing.T, initArgs ...string) *fixture {
 		allowTraverse(t, mnt)
 		initArgs = append([]string{"--path", f.pool}, initArgs...)
 	}
-	f.home = filepath.Join(t.TempDir(), "home")
-	allowTraverse(t, filepath.Dir(f.home))
+	f.home = shortTempDir(t)
 	t.Cleanup(f.teardown)
 	f.must(append([]string{"init"}, initArgs...)...)
 	return f
+}
+
+// shortTempDir returns a fresh home whose path stays short: a Unix socket
+// path below it must fit in 107 bytes, and t.TempDir embeds the test name.
+func shortTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "dt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	allowTraverse(t, dir)
+	return filepath.Join(dir, "home")
 }
 
 func requireRoot(t *testing.T) {
