@@ -3,6 +3,7 @@ package btrfs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -351,5 +352,37 @@ func TestDestroyNested(t *testing.T) {
 	}
 	if _, err := os.Stat(c); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("copy still there: %v", err)
+	}
+}
+
+// On a full pool, making volumes fails with storage.ErrNoSpace. Data fills
+// up first; snapshots then run out of metadata after a thousand or so.
+func TestNoSpace(t *testing.T) {
+	s := frozen(t)
+	c, err := s.Clone(ctx, "g1", "fill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(c, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := []byte(strings.Repeat("ditto", 1<<18))
+	for err == nil {
+		_, err = f.Write(buf)
+	}
+	f.Close()
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the pool: %v", err)
+	}
+	err = nil
+	for i := 0; err == nil && i < 10000; i++ {
+		_, err = s.Clone(ctx, "g1", fmt.Sprint("c", i))
+	}
+	if !errors.Is(err, storage.ErrNoSpace) || !strings.Contains(err.Error(), "ditto gc") {
+		t.Errorf("Clone on a full pool = %v, want ErrNoSpace with advice", err)
+	}
+	if _, err := s.CreateBuilding(ctx, "g2"); !errors.Is(err, storage.ErrNoSpace) {
+		t.Errorf("CreateBuilding on a full pool = %v, want ErrNoSpace", err)
 	}
 }
