@@ -31,6 +31,7 @@ const readyTimeout = 60 * time.Second
 // it grows with the database size: one clone, one server start, one ALTER
 // ROLE for the copy's own password.
 func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error) {
+	t0 := time.Now()
 	m.sweep(ctx)
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		m.rollback(c, err)
 		return nil, err
 	}
-	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation)
+	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
 	return c, nil
 }
 
@@ -106,6 +107,7 @@ func (m *Manager) reserve(c *Copy) error {
 
 // startOnCurrent clones c.Generation and starts the copy's server on it.
 func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
+	t0 := time.Now()
 	vol, err := m.store.Clone(ctx, c.Generation, c.ID)
 	if err != nil {
 		return fmt.Errorf("cloning golden %s: %w", c.Generation, err)
@@ -128,6 +130,7 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 		return err
 	}
 	c.Postmaster = srv.Proc
+	tStart := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	conn, err := srv.WaitReady(ctx, c.Role, c.Database)
@@ -135,7 +138,10 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 		return fmt.Errorf("copy %s did not start: %w", c.ID, err)
 	}
 	defer conn.Close(context.Background())
-	return postgres.SetPassword(ctx, conn, c.Role, c.Password)
+	tReady := time.Now()
+	err = postgres.SetPassword(ctx, conn, c.Role, c.Password)
+	m.Log.Debug("copy server up", "id", c.ID, "clone+exec", tStart.Sub(t0), "ready", tReady.Sub(tStart), "password", time.Since(tReady))
+	return err
 }
 
 // copySettings are passed on the postgres command line so the clone stays

@@ -78,19 +78,21 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 			statusCommand(),
 			gcCommand(),
 		},
+		Before: func(c *cli.Context) error {
+			if hclog.LevelFromString(c.String("log-level")) == hclog.NoLevel {
+				return fmt.Errorf("invalid --log-level %q: use trace, debug, info, warn or error", c.String("log-level"))
+			}
+			return nil
+		},
 		// Errors are printed once, by run, with the right exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }
 
 func logger(c *cli.Context) hclog.Logger {
-	level := hclog.LevelFromString(c.String("log-level"))
-	if level == hclog.NoLevel {
-		level = hclog.Info
-	}
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "ditto",
-		Level:      level,
+		Level:      hclog.LevelFromString(c.String("log-level")),
 		JSONFormat: c.Bool("log-json"),
 		Output:     os.Stderr,
 	})
