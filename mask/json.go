@@ -58,7 +58,7 @@ func buildJSON(o *options) kernel {
 			}
 		})
 	}
-	if len(k.ops) == 0 {
+	if len(o.vals) == 0 {
 		o.p.fail(o.line, o.where, "json needs set, delete or mask, e.g. {transform: json, mask: {contact.email: email}, delete: [ssn]}")
 	}
 	return k

@@ -32,8 +32,10 @@ func init() {
 // keep passes the value through; the filter does not even decode it.
 type keep struct{}
 
-func (keep) mask(dst, v []byte, _ *hmacer) ([]byte, bool, error) { return append(dst, v...), false, nil }
-func (keep) out() output                                       { return output{classes: classAny, maxLen: asInput, unique: true} }
+func (keep) mask(dst, v []byte, _ *hmacer) ([]byte, bool, error) {
+	return append(dst, v...), false, nil
+}
+func (keep) out() output { return output{classes: classAny, maxLen: asInput, unique: true} }
 
 // null makes every value NULL. Distinct NULLs never clash in a unique index.
 type null struct{}
