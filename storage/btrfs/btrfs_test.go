@@ -25,9 +25,11 @@ const testGID = 4242
 
 var ctx = context.Background()
 
-func open(t *testing.T) *btrfs.Store {
+func open(t *testing.T) *btrfs.Store { return openAt(t, testbtrfs.New(t)) }
+
+func openAt(t *testing.T, mnt string) *btrfs.Store {
 	t.Helper()
-	s, err := btrfs.Open(filepath.Join(testbtrfs.New(t), "pool"), testGID)
+	s, err := btrfs.Open(filepath.Join(mnt, "pool"), testGID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +37,10 @@ func open(t *testing.T) *btrfs.Store {
 }
 
 // frozen returns a store holding golden "g1".
-func frozen(t *testing.T) *btrfs.Store {
+func frozen(t *testing.T) *btrfs.Store { return withGolden(t, open(t)) }
+
+func withGolden(t *testing.T, s *btrfs.Store) *btrfs.Store {
 	t.Helper()
-	s := open(t)
 	if _, err := s.CreateBuilding(ctx, "g1"); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +361,7 @@ func TestDestroyNested(t *testing.T) {
 // On a full pool, making volumes fails with storage.ErrNoSpace. Data fills
 // up first; snapshots then run out of metadata after a thousand or so.
 func TestNoSpace(t *testing.T) {
-	s := frozen(t)
+	s := withGolden(t, openAt(t, testbtrfs.NewSize(t, 128<<20))) // small: fills sooner
 	c, err := s.Clone(ctx, "g1", "fill")
 	if err != nil {
 		t.Fatal(err)
