@@ -25,8 +25,9 @@ var (
 	versMax = archiveVersion(1, 16, 255)
 )
 
-// archFormat is the format byte of the header (archCustom etc.).
-var archFormat = map[Format]byte{FormatCustom: 1, FormatTar: 3, FormatDirectory: 5}
+// archFormat is the format byte of the header (archCustom, archTar). The
+// toc.dat of a directory dump says tar too: pg_dump writes it that way.
+var archFormat = map[Format]byte{FormatCustom: 1, FormatTar: 3, FormatDirectory: 3}
 
 var errShortHeader = errors.New("the file ends inside the archive header: the dump is truncated; make it again with pg_dump")
 

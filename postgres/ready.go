@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // pollEvery is the pause between readiness attempts. A failed attempt costs
@@ -38,6 +40,9 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 		if err == nil {
 			return conn, nil
 		}
+		if answered(err) {
+			return nil, fmt.Errorf("postgres (pid %d, port %d) is up but refused the connection as %s to %s: %w", s.Proc.PID, s.Port, user, db, err)
+		}
 		last = err
 		select {
 		case <-ctx.Done():
@@ -46,6 +51,14 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// answered reports an error from a server that is up and said no (no such
+// database or role, ...), which retrying will not change. "The database
+// system is starting up" (57P03) and "too many clients" (53300) are not.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code != "57P03" && pgErr.Code != "53300"
 }
 
 // socketDSN is a keyword/value connection string for a Unix socket, with

@@ -161,10 +161,12 @@ func restoreArchive(ctx context.Context, o RestoreOptions) error {
 	p := newProgress(o.Log, "items", archiveItems(ctx, o))
 	defer p.stop()
 	tail, err := runTool(cmd, func(line string) {
+		// One such line per entry of pg_restore -l, with or without --jobs.
 		step := strings.TrimPrefix(line, "pg_restore: ")
-		if strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "processing ") || strings.HasPrefix(step, "executing ") {
+		table := strings.HasPrefix(step, "processing data for table ")
+		if table || strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "executing ") {
 			p.n.Add(1)
-			p.at(step, strings.HasPrefix(step, "processing data for table "))
+			p.at(step, table)
 		}
 	}, nil)
 	if err != nil {

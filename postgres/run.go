@@ -8,7 +8,7 @@ import (
 )
 
 // tailLines is how much of a failed tool's stderr goes into the error.
-const tailLines = 20
+const tailLines = 12
 
 // runTool runs cmd, handing each line of its stderr to onLine (if set), and
 // returns the last lines of stderr for error messages. work (if set) runs

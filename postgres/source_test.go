@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,24 @@ func TestSourceVersion(t *testing.T) {
 	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("could not reach 127.0.0.1:%d within 10s", port)) || strings.Contains(err.Error(), src.Password) {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+// A host that takes the TCP connection but never answers must not hang.
+func TestSourceVersionSilentHost(t *testing.T) {
+	testpg.RequireRoot(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0") // never accepted: the kernel completes the handshake only
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	_, _, err = postgres.SourceVersion(context.Background(), "postgres://app:pw@"+l.Addr().String()+"/db?sslmode=disable")
+	if took := time.Since(start); took > 12*time.Second {
+		t.Errorf("silent host took %v", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "could not reach "+l.Addr().String()+" within 10s") {
+		t.Errorf("silent host: %v", err)
 	}
 }
 

@@ -1,0 +1,150 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dittodb/ditto/internal/testpg"
+	"github.com/dittodb/ditto/postgres"
+)
+
+var formats = []postgres.Format{postgres.FormatCustom, postgres.FormatDirectory, postgres.FormatTar, postgres.FormatPlain, postgres.FormatPlainGzip}
+
+// restoreInto restores dump into a fresh server under the database name the
+// dump wants (or "restored"), logging to logs.
+func restoreInto(t *testing.T, dump string, logs *bytes.Buffer) (*testpg.Source, string, error) {
+	t.Helper()
+	info, err := postgres.InspectDump(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := testpg.Start(t)
+	db := "restored"
+	if !info.Format.IsArchive() && info.Database != "" {
+		db = info.Database
+	}
+	err = postgres.Restore(context.Background(), postgres.RestoreOptions{
+		Bin: dst.Bin, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+		Superuser: testpg.Superuser, Database: db, Jobs: 2,
+		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info}),
+	})
+	return dst, db, err
+}
+
+func TestInspectRealDumps(t *testing.T) {
+	src := testpg.Start(t)
+	for _, f := range formats {
+		info, err := postgres.InspectDump(testpg.MakeDump(t, src, f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		wantDB := testpg.SampleDB
+		if f == postgres.FormatPlainGzip {
+			wantDB = "" // dumped without --create
+		}
+		if info.Format != f || info.Database != wantDB || info.DumperVersion != src.Bin.Version ||
+			info.DumperMajor != src.Bin.Major || info.ServerMajor != src.Bin.Major || info.ServerVersion != src.Bin.Version {
+			t.Errorf("%s: got %+v", f, info)
+		}
+	}
+}
+
+func TestRestoreRoundTrip(t *testing.T) {
+	src := testpg.Start(t)
+	src.LoadSample(t)
+	srcConn := src.Conn(t, testpg.SampleDB)
+	for _, f := range formats {
+		t.Run(string(f), func(t *testing.T) {
+			var logs bytes.Buffer
+			dst, db, err := restoreInto(t, testpg.MakeDump(t, src, f), &logs)
+			if err != nil {
+				t.Fatalf("%v\nlog:\n%s", err, logs.String())
+			}
+			conn := dst.Conn(t, db)
+			for _, table := range testpg.SampleTables {
+				if got, want := testpg.Count(t, conn, table), testpg.Count(t, srcConn, table); got != want {
+					t.Errorf("%s: %d rows, want %d", table, got, want)
+				}
+				if owner := testpg.Owner(t, conn, table); owner != testpg.SampleOwner {
+					t.Errorf("%s: owner %q, want %q", table, owner, testpg.SampleOwner)
+				}
+			}
+			var canRead bool
+			if err := conn.QueryRow(context.Background(), `SELECT has_table_privilege($1, 'orders', 'SELECT')`, testpg.SampleReader).Scan(&canRead); err != nil || !canRead {
+				t.Errorf("grant to %q lost: %v, %v", testpg.SampleReader, canRead, err)
+			}
+			var login bool
+			if err := conn.QueryRow(context.Background(), `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, testpg.SampleOwner).Scan(&login); err != nil || login {
+				t.Errorf("role %s: canlogin=%v, %v; want a NOLOGIN role", testpg.SampleOwner, login, err)
+			}
+			if !strings.Contains(logs.String(), "restore done") || !strings.Contains(logs.String(), "orders") {
+				t.Errorf("progress log lacks the tables or the end:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestRestoreTruncatedCustomDump(t *testing.T) {
+	src := testpg.Start(t)
+	dump := testpg.MakeDump(t, src, postgres.FormatCustom)
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut inside the table of contents, and inside the last table's data.
+	for _, size := range []int{len(b) / 3, len(b) - 60} {
+		cut := filepath.Join(t.TempDir(), "cut.dump")
+		if err := os.WriteFile(cut, b[:size], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		_, _, err = restoreInto(t, cut, &logs)
+		t.Logf("cut at %d of %d bytes: %v", size, len(b), err)
+		if err == nil || !strings.Contains(err.Error(), "truncated or corrupt") || !strings.Contains(err.Error(), "make it again with pg_dump") || !strings.Contains(err.Error(), cut) {
+			t.Errorf("restoring a dump cut at %d of %d bytes: %v", size, len(b), err)
+		}
+	}
+}
+
+// A dump from a newer pg_dump than any installed must be refused with the
+// major it needs, both by PickBin and by Restore.
+func TestDumpFromNewerPgDump(t *testing.T) {
+	src := testpg.Start(t)
+	dump := testpg.MakeDump(t, src, postgres.FormatCustom)
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header holds the server's version, then pg_dump's: "15.18 (Debian ...)".
+	i := bytes.LastIndex(b[:200], []byte(src.Bin.Version+" ("))
+	if i < 0 {
+		t.Fatalf("no pg_dump version in the header: %q", b[:200])
+	}
+	copy(b[i:], "99")
+	newer := filepath.Join(t.TempDir(), "newer.dump")
+	if err := os.WriteFile(newer, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := postgres.InspectDump(newer)
+	if err != nil || info.DumperMajor != 99 || info.ServerMajor != src.Bin.Major {
+		t.Fatalf("InspectDump = %+v, %v", info, err)
+	}
+	bins, err := postgres.FindBins("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.PickBin(bins, info.DumperMajor); err == nil || !strings.Contains(err.Error(), "need PostgreSQL 99 or newer") {
+		t.Errorf("PickBin: %v", err)
+	}
+	var logs bytes.Buffer
+	if _, _, err := restoreInto(t, newer, &logs); err == nil || !strings.Contains(err.Error(), "needs PostgreSQL 99 or newer") {
+		t.Errorf("Restore: %v", err)
+	}
+}
