@@ -297,6 +297,10 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
 		return nil, err
 	}
+	// a killed server leaves its socket lock file behind
+	if err := os.RemoveAll(c.SocketDir); err != nil {
+		return nil, err
+	}
 	if c.Generation, err = m.currentUnderLock(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestReseedFromSourceURL(t *testing.T) {
+	f := goldenFixture(t)
+	src := f.create()
+	mustPsql(t, src.DatabaseURL, "DELETE FROM orders WHERE id > 100")
+	kept := filepath.Join(t.TempDir(), "kept.dump")
+
+	r := f.run("DITTO_DUMP_PATH="+kept, "reseed", "--source-url", src.DatabaseURL, "--database", "fromsource")
+	if r.code != 0 {
+		t.Fatalf("reseed --source-url: %s", r)
+	}
+	if strings.Contains(r.stderr, strings.TrimPrefix(strings.SplitN(src.DatabaseURL, "@", 2)[0], "postgres://ditto:")) {
+		t.Fatalf("the source password appears in the log:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Fatalf("DITTO_DUMP_PATH was not kept: %v", err)
+	}
+	c := f.create()
+	if got := mustPsql(t, c.DatabaseURL, "SELECT current_database(), count(*) FROM orders GROUP BY 1"); got != "fromsource|100" {
+		t.Fatalf("copy of the source: %s, want fromsource|100", got)
+	}
+	f.must("copy", "destroy", c.ID)
+	f.must("reseed", "--dump", kept)
+	assertTmpEmpty(t, f)
+
+	bad := strings.Replace(src.DatabaseURL, "ditto:", "ditto:wrong", 1)
+	r = f.fails("authentication", "reseed", "--source-url", bad)
+	if strings.Contains(r.stderr, "wrong") {
+		t.Fatalf("the password appears in the error: %s", r.stderr)
+	}
+	f.must("copy", "destroy", src.ID)
+}
+
+// TestInterruptedReseed stops a reseed with Ctrl-C and with kill -9 while
+// it restores: the current golden stays, and nothing of the attempt is left
+// once it (or gc) is done.
+func TestInterruptedReseed(t *testing.T) {
+	f := goldenFixture(t)
+	before := f.must("status", "--format", "json")
+	golden := func(s string) string { return s[strings.Index(s, `"golden"`):strings.Index(s, `"generations"`)] }
+
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(dittoBin, "--home", f.home, "reseed", "--dump", sampleSQL(t))
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() && !strings.Contains(sc.Text(), "initdb done") {
+			}
+			cmd.Process.Signal(sig)
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			err := cmd.Wait()
+			if err == nil {
+				t.Fatal("an interrupted reseed exited 0")
+			}
+			if sig == syscall.SIGKILL {
+				f.must("gc")
+			}
+			if got := f.must("status", "--format", "json"); golden(got) != golden(before) {
+				t.Fatalf("the golden changed after an interrupted reseed:\n%s\n%s", before, got)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(postgresUnder(f.home, f.pool)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if pids := postgresUnder(f.home, f.pool); len(pids) > 0 {
+				t.Fatalf("postgres %v still runs after the interrupted reseed", pids)
+			}
+			if os.Getenv("DITTO_TEST_ZFS_POOL") == "" {
+				if entries, _ := os.ReadDir(filepath.Join(f.pool, "building")); len(entries) != 0 {
+					t.Fatalf("half-built golden left: %v", entries)
+				}
+			}
+			assertTmpEmpty(t, f)
+			c := f.create()
+			mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM orders")
+			f.must("copy", "destroy", c.ID)
+		})
+	}
+}
+
+func assertTmpEmpty(t *testing.T, f *fixture) {
+	t.Helper()
+	if entries, _ := os.ReadDir(filepath.Join(f.home, "tmp")); len(entries) != 0 {
+		t.Fatalf("reseed left temporary files: %v", entries)
+	}
+}
+
+// TestDeadCopyServer: kill -9 of a copy's postmaster shows as down, and
+// reset and destroy still work.
+func TestDeadCopyServer(t *testing.T) {
+	f := goldenFixture(t)
+	c := f.create()
+	pids := postgresUnder(f.home, f.pool)
+	if len(pids) != 1 {
+		t.Fatalf("want one postmaster, found %v", pids)
+	}
+	syscall.Kill(pids[0], syscall.SIGKILL)
+	time.Sleep(200 * time.Millisecond)
+	if cs := f.list(); len(cs) != 1 || cs[0].State != "down" {
+		t.Fatalf("copy list after kill -9 of the postmaster: %+v, want one copy down", cs)
+	}
+	f.must("copy", "reset", c.ID)
+	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
+		t.Fatalf("after reset: %s", got)
+	}
+	pids = postgresUnder(f.home, f.pool)
+	syscall.Kill(pids[0], syscall.SIGKILL)
+	time.Sleep(200 * time.Millisecond)
+	f.must("copy", "destroy", c.ID)
+	f.assertClean(t)
+}
