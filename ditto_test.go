@@ -1,0 +1,177 @@
+package ditto
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+func TestParsePortRange(t *testing.T) {
+	if lo, hi, err := ParsePortRange("5433-6432"); err != nil || lo != 5433 || hi != 6432 {
+		t.Fatalf("5433-6432: %d %d %v", lo, hi, err)
+	}
+	for _, bad := range []string{"", "5433", "6432-5433", "0-10", "1-70000", "a-b", "5433-"} {
+		if _, _, err := ParsePortRange(bad); err == nil || !strings.Contains(err.Error(), "MIN-MAX") {
+			t.Errorf("ParsePortRange(%q) = %v, want an error explaining MIN-MAX", bad, err)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"20G": 20 << 30, "512M": 512 << 20, "1GiB": 1 << 30, "1.5K": 1536, "100": 100, "1T": 1 << 40, "2gb": 2 << 30} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "G", "-1G", "ten"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:s3cret@h:5432/db":     "postgres://u:xxxxx@h:5432/db",
+		"postgres://u:p@ss@h/db":            "postgres://u:xxxxx@h/db",
+		"postgres://u@h/db":                 "postgres://u@h/db",
+		"postgresql://h/db?sslmode=disable": "postgresql://h/db?sslmode=disable",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDumpBaseName(t *testing.T) {
+	for in, want := range map[string]string{"/x/pagila.sql.gz": "pagila", "app.dump": "app", "/d/db.dir/": "db.dir", "shop.tar": "shop"} {
+		if got := dumpBaseName(in); got != want {
+			t.Errorf("dumpBaseName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConnectHost(t *testing.T) {
+	for in, want := range map[string]string{"": "127.0.0.1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "10.1.2.3": "10.1.2.3", "10.1.2.3, 127.0.0.1": "10.1.2.3"} {
+		if got := connectHost(in); got != want {
+			t.Errorf("connectHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAllocatePortSkipsTakenAndBusy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	// busy-1 is recorded by a copy, busy is bound by someone else
+	got, err := allocatePort(busy-1, busy+1, map[int]bool{busy - 1: true}, "127.0.0.1")
+	if err != nil || got != busy+1 {
+		t.Fatalf("allocatePort = %d, %v; want %d", got, err, busy+1)
+	}
+	if _, err := allocatePort(busy-1, busy, map[int]bool{busy - 1: true}, "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "no free port") {
+		t.Fatalf("full range: %v", err)
+	}
+}
+
+func TestCopyURLAndLifetime(t *testing.T) {
+	c := &Copy{Role: "ditto", Password: "pw/with:odd@chars", Host: "127.0.0.1", Port: 5433, Database: "app db"}
+	if got := c.URL(); got != "postgres://ditto:pw%2Fwith%3Aodd%40chars@127.0.0.1:5433/app%20db?sslmode=disable" {
+		t.Fatalf("URL() = %s", got)
+	}
+	now := time.Now()
+	if c.expired(now) {
+		t.Fatal("a copy without TTL expired")
+	}
+	c.ExpiresAt = now.Add(-time.Second)
+	if !c.expired(now) {
+		t.Fatal("a copy past its TTL is not expired")
+	}
+	self := proc.Self()
+	c.Owner = &self
+	if c.abandoned() {
+		t.Fatal("a copy owned by this live process is abandoned")
+	}
+	dead := self
+	dead.Start++
+	c.Owner = &dead
+	if !c.abandoned() {
+		t.Fatal("a copy whose owner is gone is not abandoned")
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for _, ok := range []string{"3f9a01bc", "a-b"} {
+		if !validID(ok) {
+			t.Errorf("validID(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", "../etc", "A", "a/b", ".hidden", strings.Repeat("a", 65)} {
+		if validID(bad) {
+			t.Errorf("validID(%q) = true", bad)
+		}
+	}
+}
+
+func TestWriteFileAtomicAndRecords(t *testing.T) {
+	h := Home{Dir: t.TempDir()}
+	os.MkdirAll(h.recordsDir(), 0o700)
+	c := &Copy{ID: "abcd1234", Port: 5433, CreatedAt: time.Now()}
+	if err := h.saveCopy(c); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(h.recordFile(c.ID))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("record mode %v, %v; want 0600", info.Mode().Perm(), err)
+	}
+	got, err := h.loadCopy(c.ID)
+	if err != nil || got.Port != 5433 {
+		t.Fatalf("loadCopy = %+v, %v", got, err)
+	}
+	entries, _ := os.ReadDir(h.recordsDir())
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left beside the record: %v", entries)
+	}
+	if _, err := h.loadCopy("nope0000"); err == nil || !strings.Contains(err.Error(), "no such copy") {
+		t.Fatalf("loading a missing copy: %v", err)
+	}
+	os.WriteFile(filepath.Join(h.recordsDir(), "torn0000.json"), []byte(`{"id":`), 0o600)
+	if _, err := h.loadCopy("torn0000"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("loading a damaged record: %v", err)
+	}
+}
+
+func TestLockIsExclusive(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l")
+	a, err := lock(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock(p, false); err != errLocked {
+		t.Fatalf("second lock: %v, want errLocked", err)
+	}
+	a.Unlock()
+	b, err := lock(p, false)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	b.Unlock()
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.Backend = "ext4"
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "--backend") {
+		t.Fatalf("unknown backend: %v", err)
+	}
+}
