@@ -37,10 +37,10 @@ func (r *Rules) Filter(table string, columns []string, key []byte) (*Filter, err
 	for i, c := range columns {
 		pos[c] = i
 	}
-	for name, c := range t.Columns {
-		i, ok := pos[name]
+	for _, c := range t.sorted() {
+		i, ok := pos[c.Column]
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: %s.%s: the COPY data of %s has no column %q (it has %v); fix the rule or run ditto mask check", r.File, c.Line, table, name, table, name, columns)
+			return nil, fmt.Errorf("%s:%d: %s.%s: the COPY data of %s has no column %q (it has %v); fix the rule or run ditto mask check", r.File, c.Line, table, c.Column, table, c.Column, columns)
 		}
 		if c.Transform == "keep" {
 			continue

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -42,6 +43,16 @@ type ColumnRule struct {
 // goroutine: a Transformer is not safe for concurrent use.
 func (c *ColumnRule) Transformer(key []byte) *Transformer {
 	return newTransformer(c.Transform, c.k, key)
+}
+
+// sorted returns the column rules in file order.
+func (t *TableRule) sorted() []*ColumnRule {
+	cols := make([]*ColumnRule, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		cols = append(cols, c)
+	}
+	sort.Slice(cols, func(i, j int) bool { return cols[i].Line < cols[j].Line })
+	return cols
 }
 
 // Table returns the rule for "schema.table", or nil.
