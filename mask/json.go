@@ -151,20 +151,21 @@ func (op jsonOp) apply(old any, h *hmacer) (v any, keep bool, err error) {
 
 // edit calls fn on every value at path below node.
 func edit(node any, path []string, fn func(any) (any, bool, error)) (any, error) {
-	seg, last := path[0], len(path) == 1
-	var err error
+	seg := path[0]
+	step := func(child any) (any, bool, error) {
+		if len(path) == 1 {
+			return fn(child)
+		}
+		v, err := edit(child, path[1:], fn)
+		return v, true, err
+	}
 	switch n := node.(type) {
 	case map[string]any:
 		for key, child := range n {
 			if seg != "*" && seg != key {
 				continue
 			}
-			v, keep := child, true
-			if !last {
-				v, err = edit(child, path[1:], fn)
-			} else {
-				v, keep, err = fn(child)
-			}
+			v, keep, err := step(child)
 			if err != nil {
 				return nil, err
 			}
@@ -177,21 +178,15 @@ func edit(node any, path []string, fn func(any) (any, bool, error)) (any, error)
 	case []any:
 		out := n[:0]
 		for i, child := range n {
-			if seg != "*" && seg != strconv.Itoa(i) {
-				out = append(out, child)
-				continue
-			}
-			keep := true
-			if !last {
-				child, err = edit(child, path[1:], fn)
-			} else {
-				child, keep, err = fn(child)
+			v, keep, err := child, true, error(nil)
+			if seg == "*" || seg == strconv.Itoa(i) {
+				v, keep, err = step(child)
 			}
 			if err != nil {
 				return nil, err
 			}
 			if keep {
-				out = append(out, child)
+				out = append(out, v)
 			}
 		}
 		return out, nil

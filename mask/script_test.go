@@ -27,24 +27,10 @@ func TestScript(t *testing.T) {
 		"SELECT pg_catalog.setval('public.customer_id_seq', 2, true);",
 		"",
 	}, "\n")
-	want := strings.Join([]string{
-		"--",
-		"-- Data for Name: customer; Type: TABLE DATA",
-		"--",
-		"",
-		"COPY public.customer (id, email, bio, notes, active) FROM stdin;",
-		"1\t" + email + "\t******\t\\N\tt",
-		"2\t\\N\t\\N\t\\N\tf",
-		"\\.",
-		"",
-		"COPY public.audit_log (id, who) FROM stdin;",
-		"\\.",
-		"COPY public.other (x) FROM stdin;",
-		"secret",
-		"\\.",
-		"SELECT pg_catalog.setval('public.customer_id_seq', 2, true);",
-		"",
-	}, "\n")
+	want := strings.NewReplacer(
+		"1\ta@b.c\tsecret\tn\tt", "1\t"+email+"\t******\t\\N\tt",
+		"1\talice\n", "",
+	).Replace(in)
 	var out bytes.Buffer
 	if err := testRules(t, filterRules).Script(&out, strings.NewReader(in), []byte(testKey)); err != nil {
 		t.Fatal(err)

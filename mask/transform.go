@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"hash/maphash"
 	"sort"
 	"strings"
 )
@@ -61,10 +62,17 @@ type Transformer struct {
 	k          kernel
 	h          *hmacer
 	fillsEmpty bool
+	memo       *memo // nil when off
 }
 
 func newTransformer(name string, k kernel, key []byte) *Transformer {
-	return &Transformer{name: name, k: k, h: newHMACer(key, name), fillsEmpty: k.out().fillsEmpty}
+	t := &Transformer{name: name, k: k, h: newHMACer(key, name), fillsEmpty: k.out().fillsEmpty}
+	switch k.(type) {
+	case keep, null, constant: // nothing to save
+	default:
+		t.memo = &memo{seed: maphash.MakeSeed()}
+	}
+	return t
 }
 
 // Mask appends the masked form of the non-NULL value v to dst. null reports
@@ -74,7 +82,22 @@ func (t *Transformer) Mask(dst, v []byte) (out []byte, null bool, err error) {
 	if len(v) == 0 && !t.fillsEmpty {
 		return dst, false, nil
 	}
-	return t.k.mask(dst, v, t.h)
+	if t.memo == nil || len(v) > memoMaxLen {
+		return t.k.mask(dst, v, t.h)
+	}
+	slot, hit := t.memo.lookup(v)
+	if hit {
+		return append(dst, slot.out...), slot.null, nil
+	}
+	if !t.memo.pays() {
+		t.memo = nil
+		return t.k.mask(dst, v, t.h)
+	}
+	start := len(dst)
+	if out, null, err = t.k.mask(dst, v, t.h); err == nil {
+		slot.store(v, out[start:], null)
+	}
+	return out, null, err
 }
 
 // Name is the transformer's name, e.g. "email".
