@@ -13,7 +13,13 @@ func inspectPlain(r io.Reader, path string, f Format) (DumpInfo, error) {
 	info := DumpInfo{Path: path, Format: f}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for i := 0; i < 500 && sc.Scan(); i++ {
+	for i := 0; i < 500; i++ {
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil && err != bufio.ErrTooLong {
+				return DumpInfo{}, fmt.Errorf("dump %s: %v; it may be truncated or corrupt: make it again with pg_dump", path, err)
+			}
+			break
+		}
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "-- Dumped from database version "); ok {
 			info.ServerVersion, info.ServerMajor = shortVersion(v)
@@ -24,9 +30,6 @@ func inspectPlain(r io.Reader, path string, f Format) (DumpInfo, error) {
 		} else if strings.HasPrefix(line, `\connect `) || strings.HasPrefix(line, "COPY ") || strings.HasPrefix(line, "CREATE TABLE ") {
 			break // past the preamble
 		}
-	}
-	if err := sc.Err(); err != nil && err != bufio.ErrTooLong {
-		return DumpInfo{}, fmt.Errorf("dump %s: %v; it may be truncated or corrupt: make it again with pg_dump", path, err)
 	}
 	return info, nil
 }

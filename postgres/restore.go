@@ -100,13 +100,17 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 		err = scanErr
 	}
 	if err != nil {
-		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail)
+		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail, "")
 	}
 	return roles, nil
 }
 
-func toolError(tool, path string, err error, stderr string) error {
-	hint := corruptHint(stderr)
+// toolError explains a failed tool run with the end of its stderr and,
+// unless hint says better, a guess at what to do.
+func toolError(tool, path string, err error, stderr, hint string) error {
+	if hint == "" {
+		hint = corruptHint(stderr)
+	}
 	if hint == "" {
 		hint = "fix the cause above and run the restore again"
 	}
@@ -170,74 +174,8 @@ func restoreArchive(ctx context.Context, o RestoreOptions) error {
 		}
 	}, nil)
 	if err != nil {
-		return toolError("pg_restore", o.Dump.Path, err, tail)
+		return toolError("pg_restore", o.Dump.Path, err, tail, "")
 	}
 	p.finish()
 	return nil
-}
-
-// restorePlain streams the SQL into psql, noting each COPY as a table step.
-func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) error {
-	db := o.Database
-	if createsItself {
-		db = "postgres" // the dump creates o.Database and connects to it
-	}
-	var size int64
-	if fi, err := os.Stat(o.Dump.Path); err == nil {
-		size = fi.Size()
-	}
-	p := newProgress(o.Log, "bytes", size)
-	defer p.stop()
-	r, closeFn, err := openPlain(o.Dump, p)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	cmd := exec.CommandContext(ctx, o.Bin.Path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
-		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
-	cmd.Env = childEnv()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var feedErr error
-	tail, err := runTool(cmd, nil, func() {
-		feedErr = feedLines(r, stdin, func(line []byte) {
-			if bytes.HasPrefix(line, []byte("COPY ")) {
-				p.at(string(bytes.TrimSpace(line)), true)
-			}
-		})
-		stdin.Close()
-	})
-	if err != nil {
-		return toolError("psql", o.Dump.Path, err, tail)
-	}
-	if feedErr != nil {
-		return fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, feedErr)
-	}
-	p.finish()
-	return nil
-}
-
-// feedLines copies r to w, showing each line's start to onLine. A write
-// error (psql gone) ends it quietly: psql's own error tells why.
-func feedLines(r io.Reader, w io.Writer, onLine func([]byte)) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	atStart := true
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if atStart && len(chunk) > 0 {
-			onLine(chunk)
-		}
-		atStart = err == nil
-		if _, werr := w.Write(chunk); werr != nil {
-			return nil
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return err
-		}
-	}
 }

@@ -91,24 +91,35 @@ func TestRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRestoreTruncatedCustomDump(t *testing.T) {
+// A cut dump must fail with an error that says so, whether the cut is in
+// the table of contents, in the data, or in plain SQL.
+func TestRestoreTruncatedDumps(t *testing.T) {
 	src := testpg.Start(t)
-	dump := testpg.MakeDump(t, src, postgres.FormatCustom)
-	b, err := os.ReadFile(dump)
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		format postgres.Format
+		keep   func(n int) int
+	}{
+		{postgres.FormatCustom, func(n int) int { return n / 3 }},
+		{postgres.FormatCustom, func(n int) int { return n - 60 }},
+		{postgres.FormatPlain, func(n int) int { return n * 2 / 3 }},
+		{postgres.FormatPlain, func(n int) int { return n - 60 }},
+		{postgres.FormatPlainGzip, func(n int) int { return n - 60 }},
 	}
-	// Cut inside the table of contents, and inside the last table's data.
-	for _, size := range []int{len(b) / 3, len(b) - 60} {
+	for _, c := range cases {
+		b, err := os.ReadFile(testpg.MakeDump(t, src, c.format))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := c.keep(len(b))
 		cut := filepath.Join(t.TempDir(), "cut.dump")
 		if err := os.WriteFile(cut, b[:size], 0o600); err != nil {
 			t.Fatal(err)
 		}
 		var logs bytes.Buffer
 		_, _, err = restoreInto(t, cut, &logs)
-		t.Logf("cut at %d of %d bytes: %v", size, len(b), err)
+		t.Logf("%s cut at %d of %d bytes: %v", c.format, size, len(b), err)
 		if err == nil || !strings.Contains(err.Error(), "truncated or corrupt") || !strings.Contains(err.Error(), "make it again with pg_dump") || !strings.Contains(err.Error(), cut) {
-			t.Errorf("restoring a dump cut at %d of %d bytes: %v", size, len(b), err)
+			t.Errorf("restoring a %s dump cut at %d of %d bytes: %v", c.format, size, len(b), err)
 		}
 	}
 }

@@ -46,9 +46,10 @@ func runTool(cmd *exec.Cmd, onLine func(string), work func()) (string, error) {
 	return strings.Join(tail, "\n"), err
 }
 
-// corruptHint recognises pg_restore's and psql's words for a damaged dump.
+// corruptHint recognises pg_restore's words for a damaged archive.
 func corruptHint(stderr string) string {
-	for _, s := range []string{"end of file", "could not read", "did not find magic", "could not find block", "unexpected", "corrupt", "invalid"} {
+	for _, s := range []string{"end of file", "could not read", "did not find magic", "could not find block",
+		"unsupported version", "expected format", "could not uncompress", "corrupt"} {
 		if strings.Contains(strings.ToLower(stderr), s) {
 			return "the dump looks truncated or corrupt; make it again with pg_dump"
 		}

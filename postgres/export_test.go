@@ -1,0 +1,4 @@
+package postgres
+
+// PollEvery lets benchmarks compare readiness polling intervals.
+var PollEvery = &pollEvery
