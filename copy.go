@@ -62,10 +62,12 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := m.reserve(c); err != nil {
 		return nil, err
 	}
+	crashPoint("create:reserved")
 	if err := m.startOnCurrent(ctx, c); err != nil {
 		m.rollback(c, err)
 		return nil, err
 	}
+	crashPoint("create:ready")
 	c.State, c.Owner = StateReady, o.Owner
 	if err := m.Home.saveCopy(c); err != nil {
 		m.rollback(c, err)
@@ -112,11 +114,17 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 	if err != nil {
 		return fmt.Errorf("cloning golden %s: %w", c.Generation, err)
 	}
+	crashPoint("start:cloned")
 	g, err := readGoldenMeta(vol)
 	if err != nil {
 		return err
 	}
 	c.DataDir, c.Database = filepath.Join(vol, pgDataDir), g.Database
+	// recorded before the server starts, so that whoever cleans up after a
+	// crash can find a server on this data directory
+	if err := m.Home.saveCopy(c); err != nil {
+		return err
+	}
 	bin, err := goldenBin(g)
 	if err != nil {
 		return err
@@ -130,6 +138,7 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 		return err
 	}
 	c.Postmaster = srv.Proc
+	crashPoint("start:spawned")
 	tStart := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -217,6 +226,7 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	crashPoint("destroy:claimed")
 	return m.teardown(ctx, c)
 }
 
@@ -250,9 +260,11 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 	if err := m.stopCopyServer(ctx, c); err != nil {
 		return err
 	}
+	crashPoint("destroy:stopped")
 	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
 		return fmt.Errorf("destroying the volume of copy %s: %w", c.ID, err)
 	}
+	crashPoint("destroy:volume-gone")
 	os.RemoveAll(c.SocketDir)
 	os.Remove(c.LogFile)
 	return m.Home.removeCopyRecord(c.ID)
@@ -291,12 +303,14 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if err != nil {
 		return nil, err
 	}
+	crashPoint("reset:claimed")
 	if err := m.stopCopyServer(ctx, c); err != nil {
 		return nil, err
 	}
 	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
 		return nil, err
 	}
+	crashPoint("reset:volume-gone")
 	// a killed server leaves its socket lock file behind
 	if err := os.RemoveAll(c.SocketDir); err != nil {
 		return nil, err
@@ -308,7 +322,7 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 		return nil, err
 	}
 	if err := m.startOnCurrent(ctx, c); err != nil {
-		return nil, fmt.Errorf("resetting copy %s: %w (its record is kept: `ditto copy destroy %s` removes it)", id, err, id)
+		return nil, fmt.Errorf("resetting copy %s: %w (the copy is unusable now: `ditto copy destroy %s`, or the next `ditto gc`, removes it)", id, err, id)
 	}
 	c.State, c.Owner = StateReady, owner
 	return c, m.Home.saveCopy(c)

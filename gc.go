@@ -62,6 +62,7 @@ func gcReason(c *Copy, now time.Time) string {
 // generations that are neither current nor used by a copy.
 func (m *Manager) GC(ctx context.Context) *GCReport {
 	r := m.sweep(ctx)
+	crashPoint("gc:swept")
 	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
 
 	// Half-built generations and raw temporary dumps belong to a reseed;
@@ -115,6 +116,7 @@ func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]s
 		return
 	}
 	m.Log.Info("removed unused volume", "kind", v.Kind, "name", v.Name)
+	crashPoint("gc:volume-removed")
 	*into = append(*into, v.Name)
 }
 
@@ -177,12 +179,19 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 	}
 }
 
-// removeTemp deletes what dead reseeds left in the temporary folder (raw
-// dumps among them).
+// removeTemp deletes what dead reseeds left behind: temporary folders (raw
+// dumps among them), the reseed server's socket folder and its log.
 func (m *Manager) removeTemp(r *GCReport) {
-	entries, _ := os.ReadDir(m.Home.tmpDir())
-	for _, e := range entries {
-		p := filepath.Join(m.Home.tmpDir(), e.Name())
+	var paths []string
+	for _, pattern := range []string{
+		filepath.Join(m.Home.tmpDir(), "*"),
+		filepath.Join(m.Home.runDir(), reseedName+"*"),
+		filepath.Join(m.Home.logsDir(), reseedName+"*"),
+	} {
+		found, _ := filepath.Glob(pattern)
+		paths = append(paths, found...)
+	}
+	for _, p := range paths {
 		if err := os.RemoveAll(p); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			continue
@@ -199,6 +208,9 @@ func (m *Manager) removeStrayFiles(known map[string]bool, r *GCReport) {
 		for _, e := range entries {
 			name := e.Name()
 			id := strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".json")
+			if strings.HasPrefix(name, reseedName) {
+				continue // the reseed's own, removed by removeTemp
+			}
 			if strings.HasPrefix(name, ".") {
 				// a temporary file of an atomic write: only a crash leaves
 				// one behind for more than a moment

@@ -64,7 +64,7 @@ func (m *Manager) prepareHome() error {
 	h := m.Home
 	// Unix socket paths are limited to 107 bytes; a copy's socket is
 	// <home>/run/<id>/.s.PGSQL.<port>.
-	if sock := filepath.Join(h.runDir(), "reseed", ".s.PGSQL.65535"); len(sock) > 107 {
+	if sock := filepath.Join(h.runDir(), reseedName, ".s.PGSQL.65535"); len(sock) > 107 {
 		return fmt.Errorf("the state directory path %s is too long for PostgreSQL's Unix sockets (%s would be %d bytes, max 107): use a shorter --home", h.Dir, sock, len(sock))
 	}
 	dirs := []struct {

@@ -16,6 +16,9 @@ import (
 	"github.com/dittodb/ditto/storage"
 )
 
+// reseedName names the reseed server's socket folder and log.
+const reseedName = "reseed"
+
 // ReseedOptions say where the golden's data comes from.
 type ReseedOptions struct {
 	DumpPath  string // an existing dump (custom, directory, tar or plain SQL)
@@ -56,6 +59,7 @@ func (m *Manager) lockReseed() (*lockFile, error) {
 	}
 	_ = l.f.Truncate(0)
 	_, _ = l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	crashPoint("reseed:locked")
 	return l, nil
 }
 
@@ -107,6 +111,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err := m.switchCurrent(g.Generation); err != nil {
 		return Golden{}, err
 	}
+	crashPoint("reseed:switched")
 	m.Log.Info("golden ready", "generation", g.Generation, "database", g.Database,
 		"size", HumanBytes(g.Bytes), "took", time.Since(start).Round(time.Millisecond))
 	return g, nil
@@ -130,6 +135,7 @@ func (m *Manager) dumpSource(ctx context.Context, bins []postgres.Bin, o ReseedO
 		return "", err
 	}
 	m.Log.Info("source dumped", "took", time.Since(t).Round(time.Millisecond))
+	crashPoint("reseed:dumped")
 	if o.KeepDump == "" {
 		return out, nil
 	}
@@ -170,15 +176,18 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 			}
 		}
 	}()
+	crashPoint("reseed:building")
 	pgdata := filepath.Join(vol, pgDataDir)
 	t := time.Now()
 	if err := postgres.InitDB(ctx, bin, m.pgUser, pgdata, g.Role); err != nil {
 		return err
 	}
 	m.Log.Info("initdb done", "took", time.Since(t).Round(time.Millisecond))
+	crashPoint("reseed:initdb")
 	if err := m.restoreInto(ctx, g, bin, info, pgdata, jobs); err != nil {
 		return err
 	}
+	crashPoint("reseed:stopped")
 	if err := checkCleanShutdown(ctx, bin, pgdata); err != nil {
 		return err
 	}
@@ -190,16 +199,25 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 	if err := os.Chmod(filepath.Join(vol, goldenMetaFile), 0o644); err != nil {
 		return err
 	}
-	_, err = m.store.Freeze(ctx, g.Generation)
-	return err
+	if _, err = m.store.Freeze(ctx, g.Generation); err != nil {
+		return err
+	}
+	crashPoint("reseed:frozen")
+	return nil
 }
 
 // restoreInto runs a private server on the building data directory (Unix
 // socket only), restores, analyzes, checkpoints and stops it with a fast
 // shutdown, never an immediate one, so no copy ever runs crash recovery.
 func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, pgdata string, jobs int) (err error) {
-	sock := filepath.Join(m.Home.runDir(), "reseed") // one reseed at a time: the lock
-	logFile := filepath.Join(m.Home.logsDir(), "reseed-"+g.Generation+".log")
+	// one reseed at a time (the lock), so fixed names; a killed reseed may
+	// have left a stale socket lock file behind
+	sock := filepath.Join(m.Home.runDir(), reseedName)
+	logFile := filepath.Join(m.Home.logsDir(), reseedName+".log")
+	if err := os.RemoveAll(sock); err != nil {
+		return err
+	}
+	os.Remove(logFile)
 	defer os.RemoveAll(sock)
 	defer os.Remove(logFile)
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
@@ -233,6 +251,7 @@ func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, 
 		return err
 	}
 	m.Log.Info("restore done", "took", time.Since(t).Round(time.Millisecond))
+	crashPoint("reseed:restored")
 	conn, err = srv.WaitReady(ctx, g.Role, g.Database)
 	if err != nil {
 		return err

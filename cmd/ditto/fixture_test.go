@@ -33,7 +33,8 @@ func testMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		dittoBin = filepath.Join(dir, "ditto")
-		out, err := exec.Command("go", "build", "-o", dittoBin, ".").CombinedOutput()
+		// the dittotest tag enables DITTO_CRASH_AT, for the crash tests
+		out, err := exec.Command("go", "build", "-tags", "dittotest", "-o", dittoBin, ".").CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "building ditto: %v\n%s", err, out)
 			return 1
@@ -49,6 +50,13 @@ type fixture struct {
 	t    *testing.T
 	home string
 	pool string
+}
+
+// with returns the fixture reporting to t, for use inside subtests.
+func (f *fixture) with(t *testing.T) *fixture {
+	g := *f
+	g.t = t
+	return &g
 }
 
 func newFixture(t *testing.T, initArgs ...string) *fixture {

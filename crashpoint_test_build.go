@@ -1,0 +1,5 @@
+//go:build dittotest
+
+package ditto
+
+func init() { crashPointsEnabled = true }
