@@ -14,6 +14,7 @@ type Samples map[string][]string
 // Unmasked reports the columns that look sensitive and have neither a rule
 // nor a keep entry. Tables whose rows are dropped are covered whole.
 func Unmasked(r *Rules, s *Schema, samples Samples) []Problem {
+	r = orEmpty(r)
 	var out []Problem
 	for ti := range s.Tables {
 		t := &s.Tables[ti]

@@ -104,6 +104,12 @@ keep: [public.customer.first_name]
 		"public.customer.ref":    {"A-1", "B-2"},
 		"public.customer.active": {"t"},
 	}
+	if all := Unmasked(nil, s, nil); len(all) != 4 { // email, phone, first_name, audit_log.ip
+		t.Errorf("without rules: %v", all)
+	}
+	if ps := Validate(nil, s); len(ps) != 0 {
+		t.Errorf("without rules: %v", ps)
+	}
 	got := Unmasked(r, s, samples)
 	want := []string{
 		`public.customer.memo: unmasked: looks sensitive (sampled values contain email addresses) but has no rule; add one under tables: public.customer, or list public.customer.memo under keep`,

@@ -119,7 +119,9 @@ func (f *Filter) field(dst []byte, t *Transformer, raw []byte) ([]byte, error) {
 
 // Reader returns the masked data read from src, which holds one table's
 // COPY data. It ends at the end-of-data line `\.` (not passed on, as
-// pgconn's CopyFrom wants it) or at the end of src.
+// pgconn's CopyFrom wants it) or at the end of src. When src is a
+// *bufio.Reader it is read no further than the end-of-data line, so the
+// caller can go on reading a script after the data.
 func (f *Filter) Reader(src io.Reader) io.Reader {
 	return &filterReader{f: f, src: newLines(src)}
 }
@@ -206,7 +208,12 @@ type lines struct {
 	long []byte
 }
 
-func newLines(r io.Reader) *lines { return &lines{br: bufio.NewReaderSize(r, 256<<10)} }
+func newLines(r io.Reader) *lines {
+	if br, ok := r.(*bufio.Reader); ok {
+		return &lines{br: br}
+	}
+	return &lines{br: bufio.NewReaderSize(r, 256<<10)}
+}
 
 // next returns the next line with its newline (none on the last line of an
 // input without one); the slice is valid until the next call. At the end it

@@ -80,6 +80,7 @@ func Check(r *Rules, s *Schema, samples Samples) []Problem {
 // NOT NULL, output that may overflow varchar(n), non-unique transformers on
 // unique columns, and foreign keys whose two ends are masked differently.
 func Validate(r *Rules, s *Schema) []Problem {
+	r = orEmpty(r)
 	tables := s.index()
 	var out []Problem
 	for _, tr := range r.Tables {
@@ -184,6 +185,15 @@ func checkForeignKeys(r *Rules, s *Schema, tables map[string]*Table) []Problem {
 		}
 	}
 	return out
+}
+
+// orEmpty lets the checks run without rules: `mask check` on a new schema
+// then lists every column that needs one.
+func orEmpty(r *Rules) *Rules {
+	if r == nil {
+		return &Rules{}
+	}
+	return r
 }
 
 func specOf(c *ColumnRule) string {
