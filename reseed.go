@@ -182,6 +182,9 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 	if err := postgres.InitDB(ctx, bin, m.pgUser, pgdata, g.Role); err != nil {
 		return err
 	}
+	if err := m.writeHBA(pgdata); err != nil {
+		return err
+	}
 	m.Log.Info("initdb done", "took", time.Since(t).Round(time.Millisecond))
 	crashPoint("reseed:initdb")
 	if err := m.restoreInto(ctx, g, bin, info, pgdata, jobs); err != nil {
@@ -268,6 +271,23 @@ func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, 
 	}
 	m.Log.Info("analyze and checkpoint done", "took", time.Since(t).Round(time.Millisecond))
 	return nil
+}
+
+// goldenHBA trusts only the Unix socket, which lives in each copy's private
+// folder; every TCP login, from any address the copy is told to listen on,
+// needs the copy's own password.
+const goldenHBA = `# written by ditto reseed
+local all all                trust
+host  all all 0.0.0.0/0      scram-sha-256
+host  all all ::/0           scram-sha-256
+`
+
+func (m *Manager) writeHBA(pgdata string) error {
+	p := filepath.Join(pgdata, "pg_hba.conf")
+	if err := os.WriteFile(p, []byte(goldenHBA), 0o600); err != nil {
+		return err
+	}
+	return os.Chown(p, m.pgUser.UID, m.pgUser.GID)
 }
 
 // checkCleanShutdown reads pg_control: a golden must say "shut down", or its

@@ -40,7 +40,12 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 	}
-	return m.Run()
+	code := m.Run()
+	if err := writeReliabilityReport(); err != nil {
+		fmt.Fprintln(os.Stderr, "writing the reliability report:", err)
+		return 1
+	}
+	return code
 }
 
 // fixture is one ditto state directory on its own real pool: a Btrfs
