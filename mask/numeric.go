@@ -73,9 +73,12 @@ func (k numericNoise) mask(dst, v []byte, h *hmacer) ([]byte, bool, error) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return append(dst, v...), false, nil
 	}
-	intDigits, scale := decimalShape(s)
 	r := h.rnd(v)
 	y := x * (1 + r.unit()*k.ratio)
+	intDigits, scale, plain := decimalShape(s)
+	if !plain { // a float written with an exponent: keep full precision
+		return strconv.AppendFloat(dst, y, 'g', -1, 64), false, nil
+	}
 	if limit := math.Pow10(intDigits) - math.Pow10(-scale); math.Abs(y) > limit {
 		y = math.Copysign(limit, y)
 	}
@@ -85,22 +88,22 @@ func (k numericNoise) mask(dst, v []byte, h *hmacer) ([]byte, bool, error) {
 func (numericNoise) out() output { return output{classes: classNumeric, maxLen: unbounded} }
 
 // decimalShape counts the digits before and after the point of a plain
-// decimal; exponent forms (floats) count as having no decimals.
-func decimalShape(s string) (intDigits, scale int) {
+// decimal; plain is false for a float written with an exponent.
+func decimalShape(s string) (intDigits, scale int, plain bool) {
 	seenPoint := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '.':
 			seenPoint = true
 		case c == 'e' || c == 'E':
-			return 308, 0
+			return 0, 0, false
 		case c >= '0' && c <= '9' && seenPoint:
 			scale++
 		case c >= '0' && c <= '9':
 			intDigits++
 		}
 	}
-	return max(intDigits, 1), scale
+	return max(intDigits, 1), scale, true
 }
 
 // dateShift moves a date, or the date part of a timestamp, by a keyed

@@ -60,13 +60,16 @@ func TestNumericNoise(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s -> %q", v, got)
 		}
-		wantDigits, wantScale := decimalShape(v)
-		if d, s := decimalShape(got); d > wantDigits || s != wantScale {
+		wantDigits, wantScale, _ := decimalShape(v)
+		if d, s, _ := decimalShape(got); d > wantDigits || s != wantScale {
 			t.Errorf("%s -> %s: shape (%d, %d), want at most %d integer digits and scale %d", v, got, d, s, wantDigits, wantScale)
 		}
 		if math.Abs(y-x) > 0.5*math.Abs(x)+1e-9 {
 			t.Errorf("%s -> %s: beyond ±50%%", v, got)
 		}
+	}
+	if got := mask1(t, tr, "1.5e-07"); !strings.Contains(got, "e-07") && !strings.Contains(got, "e-08") {
+		t.Errorf("a small float lost its precision: %s", got)
 	}
 	for _, v := range []string{"NaN", "Infinity", "-Infinity"} {
 		if got := mask1(t, tr, v); got != v {

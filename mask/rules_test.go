@@ -57,6 +57,13 @@ func TestParseIssueExample(t *testing.T) {
 	}
 }
 
+func TestParseEmptySections(t *testing.T) {
+	r, err := Parse("r.yaml", []byte("version: 1\nkey: env:K\ntables:\nkeep:\n"))
+	if err != nil || len(r.Tables) != 0 || len(r.Keep) != 0 {
+		t.Errorf("%+v, %v", r, err)
+	}
+}
+
 func TestParseShortNames(t *testing.T) {
 	r, err := Parse("r.yaml", []byte("version: 1\nkey: file:k\ntables:\n  customer:\n    email: email\n    rows: keep\n  base: &b {email: hash}\n  public.copy: *b\nkeep: [customer.active]\n"))
 	if err != nil {
