@@ -23,7 +23,8 @@ const sourceTimeout = 10 * time.Second
 func SourceVersion(ctx context.Context, sourceURL string) (int, string, error) {
 	cfg, err := pgx.ParseConfig(sourceURL)
 	if err != nil {
-		return 0, "", fmt.Errorf("--source-url %s: %s", RedactURL(sourceURL), scrub(err.Error(), ""))
+		_, pw := splitPassword(sourceURL)
+		return 0, "", fmt.Errorf("--source-url %s: %s", RedactURL(sourceURL), scrub(err.Error(), pw))
 	}
 	cfg.ConnectTimeout = sourceTimeout
 	ctx, cancel := context.WithTimeout(ctx, sourceTimeout)
