@@ -24,6 +24,7 @@ type jsonOp struct {
 	value any // set: the constant
 	name  string
 	k     kernel // mask: the transformer
+	fills bool   // its out().fillsEmpty, which may be costly to work out
 }
 
 type jsonEdit struct{ ops []jsonOp }
@@ -54,7 +55,7 @@ func buildJSON(o *options) kernel {
 			c := &ColumnRule{Table: o.where, Column: strings.Join(path, ".")}
 			o.p.column(c, v)
 			if c.k != nil {
-				k.ops = append(k.ops, jsonOp{path: path, name: c.Transform, k: c.k})
+				k.ops = append(k.ops, jsonOp{path: path, name: c.Transform, k: c.k, fills: c.k.out().fillsEmpty})
 			}
 		})
 	}
@@ -138,7 +139,7 @@ func (op jsonOp) apply(old any, h *hmacer) (v any, keep bool, err error) {
 			return nil, false, err
 		}
 	}
-	t := Transformer{name: op.name, k: op.k, h: h.sub(op.name), fillsEmpty: op.k.out().fillsEmpty}
+	t := Transformer{name: op.name, k: op.k, h: h.sub(op.name), fillsEmpty: op.fills}
 	out, null, err := t.Mask(nil, in)
 	if err != nil || null {
 		return nil, true, err
