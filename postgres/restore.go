@@ -41,6 +41,9 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 		return fmt.Errorf("dump %s was made by pg_dump %s; restoring it needs PostgreSQL %d or newer, but the binaries are %s; install postgresql-%d or pass --pg-bin DIR",
 			d.Path, d.DumperVersion, d.DumperMajor, o.Bin, d.DumperMajor)
 	}
+	if !d.Format.IsArchive() && d.DumperMajor > o.Bin.Major {
+		o.Log.Warn("plain dump from a newer pg_dump: statements it uses may fail on older PostgreSQL", "pg_dump", d.DumperVersion, "postgres", o.Bin.Version)
+	}
 	createsItself := !d.Format.IsArchive() && d.Database != ""
 	if createsItself && d.Database != o.Database {
 		return fmt.Errorf("plain dump %s creates its own database %q, so it cannot be restored into %q; use %q, or make the dump without --create", d.Path, d.Database, o.Database, d.Database)

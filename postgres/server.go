@@ -40,6 +40,9 @@ type Server struct {
 // it outlives ditto and a Ctrl-C in ditto's terminal does not reach it. It
 // returns once the process exists; use WaitReady to know it serves.
 func Start(ctx context.Context, o ServerOptions) (*Server, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if o.Port <= 0 || o.Port > 65535 {
 		return nil, fmt.Errorf("start postgres: invalid port %d", o.Port)
 	}

@@ -9,6 +9,7 @@ import (
 
 // Everything a test starts or writes must be gone when it ends.
 func TestCleanup(t *testing.T) {
+	RequireRoot(t)
 	var src *Source
 	var dump string
 	t.Run("uses a server", func(t *testing.T) {
