@@ -63,7 +63,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		return nil, err
 	}
 	crashPoint("create:reserved")
-	if err := m.startOnCurrent(ctx, c); err != nil {
+	if err := m.startOnCurrent(ctx, c, true); err != nil {
 		m.rollback(c, err)
 		return nil, err
 	}
@@ -108,7 +108,9 @@ func (m *Manager) reserve(c *Copy) error {
 }
 
 // startOnCurrent clones c.Generation and starts the copy's server on it.
-func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
+// With movablePort, a port that something outside ditto took since it was
+// checked free is replaced by another one.
+func (m *Manager) startOnCurrent(ctx context.Context, c *Copy, movablePort bool) error {
 	t0 := time.Now()
 	vol, err := m.store.Clone(ctx, c.Generation, c.ID)
 	if err != nil {
@@ -129,6 +131,23 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 	if err != nil {
 		return err
 	}
+	for attempt := 1; ; attempt++ {
+		err = m.startServer(ctx, c, bin)
+		if err == nil || !movablePort || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			break
+		}
+		m.Log.Warn("port taken by another program meanwhile; trying another", "id", c.ID, "port", c.Port)
+		if err := m.movePort(c); err != nil {
+			return err
+		}
+	}
+	m.Log.Debug("copy server up", "id", c.ID, "took", time.Since(t0))
+	return err
+}
+
+// startServer starts the copy's postgres, waits until it accepts a
+// connection and sets the copy's password.
+func (m *Manager) startServer(ctx context.Context, c *Copy, bin postgres.Bin) error {
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
@@ -149,8 +168,29 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy) error {
 	defer conn.Close(context.Background())
 	tReady := time.Now()
 	err = postgres.SetPassword(ctx, conn, c.Role, c.Password)
-	m.Log.Debug("copy server up", "id", c.ID, "clone+exec", tStart.Sub(t0), "ready", tReady.Sub(tStart), "password", time.Since(tReady))
+	m.Log.Debug("copy server ready", "id", c.ID, "ready", tReady.Sub(tStart), "password", time.Since(tReady))
 	return err
+}
+
+// movePort gives c another free port of the range, under the state lock.
+func (m *Manager) movePort(c *Copy) error {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	copies, err := m.Home.listCopies()
+	if err != nil {
+		return err
+	}
+	taken := map[int]bool{c.Port: true}
+	for _, o := range copies {
+		taken[o.Port] = true
+	}
+	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
+		return err
+	}
+	return m.Home.saveCopy(c)
 }
 
 // copySettings are passed on the postgres command line so the clone stays
@@ -321,7 +361,7 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if err := m.Home.saveCopy(c); err != nil {
 		return nil, err
 	}
-	if err := m.startOnCurrent(ctx, c); err != nil {
+	if err := m.startOnCurrent(ctx, c, false); err != nil {
 		return nil, fmt.Errorf("resetting copy %s: %w (the copy is unusable now: `ditto copy destroy %s`, or the next `ditto gc`, removes it)", id, err, id)
 	}
 	c.State, c.Owner = StateReady, owner
