@@ -77,7 +77,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 
 	dumpPath, source := o.DumpPath, o.DumpPath
 	if o.SourceURL != "" {
-		source = redactURL(o.SourceURL)
+		source = postgres.RedactURL(o.SourceURL)
 		if dumpPath, err = m.dumpSource(ctx, bins, o, tmp); err != nil {
 			return Golden{}, err
 		}
@@ -129,7 +129,7 @@ func (m *Manager) dumpSource(ctx context.Context, bins []postgres.Bin, o ReseedO
 		return "", fmt.Errorf("pg_dump of a PostgreSQL %s source: %w", version, err)
 	}
 	out := filepath.Join(tmp, "source.dump")
-	m.Log.Info("dumping the source", "source", redactURL(o.SourceURL), "server", version, "pg_dump", bin.Version)
+	m.Log.Info("dumping the source", "source", postgres.RedactURL(o.SourceURL), "server", version, "pg_dump", bin.Version)
 	t := time.Now()
 	if err := postgres.DumpSource(ctx, bin, o.SourceURL, out, m.Log); err != nil {
 		return "", err

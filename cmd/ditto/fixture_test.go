@@ -65,15 +65,23 @@ func (f *fixture) with(t *testing.T) *fixture {
 }
 
 func newFixture(t *testing.T, initArgs ...string) *fixture {
+	return newFixtureSize(t, 2<<30, initArgs...)
+}
+
+// newFixtureSize is newFixture with a pool of size bytes.
+func newFixtureSize(t *testing.T, size int64, initArgs ...string) *fixture {
 	t.Helper()
 	f := &fixture{t: t}
 	if zpool := os.Getenv("DITTO_TEST_ZFS_POOL"); zpool != "" {
 		requireRoot(t)
-		f.pool = zpool + "/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+		f.pool = zpool + "/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
+		if out, err := exec.Command("zfs", "create", "-p", "-o", fmt.Sprintf("quota=%d", size), f.pool).CombinedOutput(); err != nil {
+			t.Fatalf("zfs create %s: %v %s", f.pool, err, out)
+		}
 		initArgs = append([]string{"--backend", "zfs", "--dataset", f.pool}, initArgs...)
 		t.Cleanup(func() { exec.Command("zfs", "destroy", "-r", f.pool).Run() })
 	} else {
-		mnt := testbtrfs.NewSize(t, 2<<30)
+		mnt := testbtrfs.NewSize(t, size)
 		f.pool = filepath.Join(mnt, "ditto")
 		if err := os.Mkdir(f.pool, 0o755); err != nil {
 			t.Fatal(err)

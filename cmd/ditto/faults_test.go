@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPoolFull: a copy writes until the filesystem says no space. The
+// golden and other copies keep working, new copies are refused with the
+// free-space error, and destroying the big copy gives the space back.
+func TestPoolFull(t *testing.T) {
+	f := newFixtureSize(t, 700<<20, "--min-free", "64M")
+	f.must("reseed", "--dump", sampleSQL(t))
+	record(t, "faults", "a copy fills the pool until no space is left", 1)
+	other := f.create()
+	big := f.create()
+	// committed batches of about 6 MB each, so what was written stays
+	fill := "CREATE TABLE big (pad text);" + strings.Repeat("INSERT INTO big SELECT repeat(md5(random()::text), 20) FROM generate_series(1, 10000);", 400)
+	out, err := psql(t, big.DatabaseURL, fill)
+	if err == nil {
+		t.Fatalf("filling the pool did not fail: %s", out)
+	}
+	if !strings.Contains(out, "No space left") && !strings.Contains(out, "terminated") && !strings.Contains(out, "closed the connection") {
+		t.Fatalf("filling the pool failed otherwise: %s", out)
+	}
+	if got := mustPsql(t, other.DatabaseURL, "SELECT count(*) FROM orders"); got != "50000" {
+		t.Fatalf("another copy reads %s orders on a full pool", got)
+	}
+	f.fails("below the floor", "copy", "create")
+	f.must("copy", "destroy", big.ID)
+	free := func() uint64 {
+		var s struct{ Usage struct{ Free uint64 } }
+		json.Unmarshal([]byte(f.must("status", "--format", "json")), &s)
+		return s.Usage.Free
+	}
+	// Btrfs gives a deleted subvolume's space back in the background.
+	deadline := time.Now().Add(60 * time.Second)
+	for free() < 200<<20 && time.Now().Before(deadline) {
+		exec.Command("btrfs", "filesystem", "sync", f.pool).Run()
+		time.Sleep(500 * time.Millisecond)
+	}
+	c := f.create()
+	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM orders"); got != "50000" {
+		t.Fatalf("a copy made after the space came back has %s orders", got)
+	}
+	f.must("copy", "destroy", c.ID, other.ID)
+}
+
+// TestBadInput: each bad input gets a clear message, a non-zero exit, and
+// changes nothing.
+func TestBadInput(t *testing.T) {
+	f := goldenFixture(t)
+	before := f.goldenJSON()
+	check := func(t *testing.T) {
+		t.Helper()
+		if got := f.goldenJSON(); got != before {
+			t.Fatalf("the golden changed:\n%s\n%s", before, got)
+		}
+		assertTmpEmpty(t, f)
+	}
+
+	t.Run("dump from a newer PostgreSQL", func(t *testing.T) {
+		record(t, "bad input", "dump whose header says pg_dump 99", 1)
+		c := f.with(t).create()
+		dump := filepath.Join(t.TempDir(), "new.dump")
+		pgDump(t, c.DatabaseURL, "c", dump)
+		f.with(t).must("copy", "destroy", c.ID)
+		b, _ := os.ReadFile(dump)
+		// the header's server and pg_dump version strings: 15.x -> 99.x
+		b = []byte(strings.Replace(strings.Replace(string(b), "15.", "99.", 1), "15.", "99.", 1))
+		os.WriteFile(dump, b, 0o600)
+		r := f.with(t).fails("99", "reseed", "--dump", dump)
+		if !strings.Contains(r.stderr, "/usr/lib/postgresql") {
+			t.Fatalf("the error should say where ditto looked for binaries: %s", r.stderr)
+		}
+		check(t)
+	})
+
+	t.Run("two reseeds at once", func(t *testing.T) {
+		record(t, "bad input", "a second reseed while one runs", 1)
+		first := exec.Command(dittoBin, "--home", f.home, "reseed", "--dump", sampleSQL(t))
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // the first holds the reseed lock by now
+		r := f.with(t).run("reseed", "--dump", sampleSQL(t))
+		if err := first.Wait(); err != nil {
+			t.Fatalf("the first reseed failed: %v", err)
+		}
+		if r.code == 0 || !strings.Contains(r.stderr, "another reseed is running") {
+			t.Fatalf("the second reseed: %s", r)
+		}
+		f.with(t).assertOneGolden(t)
+		before = f.goldenJSON()
+	})
+
+	t.Run("home not writable", func(t *testing.T) {
+		record(t, "bad input", "--home that cannot be written", 1)
+		g := &fixture{t: t, home: "/proc/ditto-home"}
+		r := g.run("init", "--path", f.pool)
+		if r.code == 0 || !strings.Contains(r.stderr, "/proc/ditto-home") {
+			t.Fatalf("init with an unwritable home: %s", r)
+		}
+		check(t)
+	})
+
+	t.Run("unknown and missing arguments", func(t *testing.T) {
+		record(t, "bad input", "invalid --ttl, --label, --format, port range; unknown copy; copy run without command", 7)
+		f := f.with(t)
+		f.fails("invalid --ttl", "copy", "create", "--ttl", "-5m")
+		f.fails("invalid --label", "copy", "create", "--label", "=x")
+		f.fails("invalid --format", "copy", "list", "--format", "xml")
+		f.fails("no such copy", "copy", "destroy", "0badc0de")
+		f.fails("no command to run", "copy", "run", "--")
+		g := &fixture{t: t, home: shortTempDir(t)}
+		g.fails("invalid port range", "init", "--path", f.pool, "--port-range", "6000")
+		g.fails("not Btrfs", "init", "--path", t.TempDir())
+		if n := len(f.list()); n != 0 {
+			t.Fatalf("%d copies after bad input", n)
+		}
+		check(t)
+	})
+}
+
+// goldenJSON is the current golden as status reports it.
+func (f *fixture) goldenJSON() string {
+	var s struct{ Golden json.RawMessage }
+	json.Unmarshal([]byte(f.must("status", "--format", "json")), &s)
+	return string(s.Golden)
+}
