@@ -77,6 +77,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 			envCommand(),
 			statusCommand(),
 			gcCommand(),
+			doctorCommand(),
 		},
 		Before: func(c *cli.Context) error {
 			if hclog.LevelFromString(c.String("log-level")) == hclog.NoLevel {
