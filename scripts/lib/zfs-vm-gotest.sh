@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs inside the ZFS test VM (see scripts/test-zfs.sh): every Go test binary
+# listed in DIR/tests (lines "BINARY<TAB>PACKAGE DIR") in its package folder,
+# with the given go test flags. Exits non-zero if any failed.
+set -uo pipefail
+dir=$1
+shift
+echo "== $(zfs version | head -n1) (kernel module $(cat /sys/module/zfs/version)), pool $DITTO_TEST_ZFS_POOL: $(zpool list -H -o health,size "$DITTO_TEST_ZFS_POOL" | tr '\t' ' ')"
+failed=()
+while IFS=$'\t' read -r bin pkgdir; do
+	echo "== $(basename "$bin") in $pkgdir"
+	start=$SECONDS
+	if (cd "$pkgdir" && "$bin" "$@"); then
+		echo "== $(basename "$bin"): ok in $((SECONDS - start))s"
+	else
+		rc=$?
+		echo "== $(basename "$bin"): FAILED (exit $rc) after $((SECONDS - start))s"
+		failed+=("$(basename "$bin")")
+	fi
+done <"$dir/tests"
+if [[ "${#failed[@]}" -gt 0 ]]; then
+	echo "== failed: ${failed[*]}"
+	exit 1
+fi
+echo "== all passed"
