@@ -78,6 +78,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 			statusCommand(),
 			gcCommand(),
 			doctorCommand(),
+			completionCommand(),
 		},
 		Before: func(c *cli.Context) error {
 			if hclog.LevelFromString(c.String("log-level")) == hclog.NoLevel {
