@@ -33,6 +33,7 @@ type Golden struct {
 	PGBinDir   string    `json:"pg_bin_dir"`
 	Bytes      uint64    `json:"bytes"` // size of the data directory
 	Masked     bool      `json:"masked"`
+	Rules      string    `json:"rules,omitempty"` // the masking rules file used
 }
 
 func newGeneration(now time.Time) string {

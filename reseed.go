@@ -29,6 +29,24 @@ type ReseedOptions struct {
 	Database string // overrides the name taken from the dump
 	PGBin    string // overrides the binaries folder
 	Jobs     int    // pg_restore --jobs; 0 = number of CPUs
+	// Rules is the masking rules file; empty means <home>/ditto-mask.yaml
+	// if it exists, else no masking.
+	Rules string
+	// AllowUnmasked loads data even when the rules' check finds problems.
+	AllowUnmasked bool
+}
+
+// plan is what one reseed builds: the golden's description, the binaries,
+// the dump, and the masking to apply on the way in.
+type plan struct {
+	g     Golden
+	bin   postgres.Bin
+	dump  postgres.DumpInfo
+	jobs  int
+	masks *masking // nil: no masking
+	// sanitizedOut, with masking, is where the masked dump of the golden
+	// is written for reuse (DITTO_DUMP_PATH).
+	sanitizedOut string
 }
 
 // Reseed builds a new golden generation and makes it current. A failure or
@@ -69,6 +87,15 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err != nil {
 		return Golden{}, err
 	}
+	masks, err := m.loadMasking(o)
+	if err != nil {
+		return Golden{}, err
+	}
+	var sanitizedOut string
+	if masks != nil {
+		// the raw dump must not persist: keep the masked one instead
+		sanitizedOut, o.KeepDump = o.KeepDump, ""
+	}
 	tmp, err := os.MkdirTemp(m.Home.tmpDir(), "reseed-")
 	if err != nil {
 		return Golden{}, err
@@ -93,19 +120,30 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err != nil {
 		return Golden{}, fmt.Errorf("%s: %w", dumpPath, err)
 	}
-	g := Golden{
-		Generation: newGeneration(start),
-		Source:     source,
-		Format:     string(info.Format),
-		Database:   firstNonEmpty(o.Database, info.Database, dumpBaseName(dumpPath)),
-		Role:       m.Config.Role,
-		PGMajor:    bin.Major,
-		PGVersion:  bin.Version,
-		PGBinDir:   bin.Dir,
+	p := &plan{
+		g: Golden{
+			Generation: newGeneration(start),
+			Source:     source,
+			Format:     string(info.Format),
+			Database:   firstNonEmpty(o.Database, info.Database, dumpBaseName(dumpPath)),
+			Role:       m.Config.Role,
+			PGMajor:    bin.Major,
+			PGVersion:  bin.Version,
+			PGBinDir:   bin.Dir,
+			Masked:     masks != nil,
+		},
+		bin: bin, dump: info, jobs: o.Jobs, masks: masks, sanitizedOut: sanitizedOut,
 	}
+	if p.jobs <= 0 {
+		p.jobs = runtime.NumCPU()
+	}
+	if masks != nil {
+		p.g.Rules = masks.rules.File
+	}
+	g := &p.g
 	m.Log.Info("reseeding", "generation", g.Generation, "dump", dumpPath, "format", info.Format,
-		"database", g.Database, "postgres", bin.Version)
-	if err := m.build(ctx, &g, bin, info, o.Jobs); err != nil {
+		"database", g.Database, "postgres", bin.Version, "masking", masks != nil)
+	if err := m.build(ctx, p); err != nil {
 		return Golden{}, err
 	}
 	if err := m.switchCurrent(g.Generation); err != nil {
@@ -114,7 +152,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	crashPoint("reseed:switched")
 	m.Log.Info("golden ready", "generation", g.Generation, "database", g.Database,
 		"size", HumanBytes(g.Bytes), "took", time.Since(start).Round(time.Millisecond))
-	return g, nil
+	return *g, nil
 }
 
 // dumpSource pg_dumps the source URL with binaries at least as new as the
@@ -164,7 +202,8 @@ func goldenBinFor(bins []postgres.Bin, info postgres.DumpInfo) (postgres.Bin, er
 
 // build restores the dump into a new building volume, stops it cleanly and
 // freezes it. On any failure the building volume is removed.
-func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, jobs int) (err error) {
+func (m *Manager) build(ctx context.Context, p *plan) (err error) {
+	g, bin := &p.g, p.bin
 	vol, err := m.store.CreateBuilding(ctx, g.Generation)
 	if err != nil {
 		return err
@@ -187,7 +226,7 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 	}
 	m.Log.Info("initdb done", "took", time.Since(t).Round(time.Millisecond))
 	crashPoint("reseed:initdb")
-	if err := m.restoreInto(ctx, g, bin, info, pgdata, jobs); err != nil {
+	if err := m.restoreInto(ctx, p, pgdata); err != nil {
 		return err
 	}
 	crashPoint("reseed:stopped")
@@ -212,7 +251,8 @@ func (m *Manager) build(ctx context.Context, g *Golden, bin postgres.Bin, info p
 // restoreInto runs a private server on the building data directory (Unix
 // socket only), restores, analyzes, checkpoints and stops it with a fast
 // shutdown, never an immediate one, so no copy ever runs crash recovery.
-func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, info postgres.DumpInfo, pgdata string, jobs int) (err error) {
+func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err error) {
+	g, bin := &p.g, p.bin
 	// one reseed at a time (the lock), so fixed names; a killed reseed may
 	// have left a stale socket lock file behind
 	sock := filepath.Join(m.Home.runDir(), reseedName)
@@ -243,14 +283,15 @@ func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, 
 		return err
 	}
 	conn.Close(ctx)
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
 	t := time.Now()
-	if err := postgres.Restore(ctx, postgres.RestoreOptions{
-		Bin: bin, Dump: info, SocketDir: sock, Port: 5432, Superuser: g.Role,
-		Database: g.Database, Jobs: jobs, Log: m.Log,
-	}); err != nil {
+	ro := postgres.RestoreOptions{
+		Bin: bin, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
+		Database: g.Database, Jobs: p.jobs, Log: m.Log,
+	}
+	if p.masks != nil {
+		ro.Data = p.masks.filter(srv, g, m.Log)
+	}
+	if err := postgres.Restore(ctx, ro); err != nil {
 		return err
 	}
 	m.Log.Info("restore done", "took", time.Since(t).Round(time.Millisecond))
@@ -270,6 +311,9 @@ func (m *Manager) restoreInto(ctx context.Context, g *Golden, bin postgres.Bin, 
 		}
 	}
 	m.Log.Info("analyze and checkpoint done", "took", time.Since(t).Round(time.Millisecond))
+	if p.sanitizedOut != "" {
+		return m.writeSanitizedDump(ctx, p, sock)
+	}
 	return nil
 }
 

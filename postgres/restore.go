@@ -26,6 +26,9 @@ type RestoreOptions struct {
 	Database  string // target database, created by Restore
 	Jobs      int    // pg_restore --jobs for custom and directory dumps
 	Log       hclog.Logger
+	// Data, when set, checks the schema before any row is loaded and
+	// filters every row on its way in.
+	Data *DataFilter
 }
 
 // Restore loads the dump into a new database on a running server: it
@@ -66,7 +69,10 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			return fmt.Errorf("restore: creating database %q: %w", o.Database, err)
 		}
 	}
-	if d.Format.IsArchive() {
+	switch {
+	case o.Data != nil:
+		return restoreFiltered(ctx, o, createsItself)
+	case d.Format.IsArchive():
 		return restoreArchive(ctx, o)
 	}
 	return restorePlain(ctx, o, createsItself)
@@ -157,9 +163,11 @@ func archiveItems(ctx context.Context, o RestoreOptions) int64 {
 	return n
 }
 
-func restoreArchive(ctx context.Context, o RestoreOptions) error {
-	args := []string{"--exit-on-error", "--no-password", "--verbose",
-		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}
+// restoreArchive runs pg_restore into the database, with extra arguments
+// such as --section=pre-data.
+func restoreArchive(ctx context.Context, o RestoreOptions, extra ...string) error {
+	args := append([]string{"--exit-on-error", "--no-password", "--verbose",
+		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}, extra...)
 	if o.Jobs > 1 && o.Dump.Format != FormatTar {
 		args = append(args, "--jobs", strconv.Itoa(o.Jobs))
 	}

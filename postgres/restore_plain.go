@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 )
 
@@ -55,9 +53,7 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 		return err
 	}
 	defer closeFn()
-	cmd := exec.CommandContext(ctx, o.Bin.Path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
-		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
-	cmd.Env = childEnv()
+	cmd := psqlCommand(ctx, o, db)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err

@@ -19,6 +19,11 @@ detected by content) into a new golden generation: initdb, restore with
 it become current; a failed or interrupted reseed leaves the previous golden
 untouched. Copies made from the old golden keep running until destroyed.
 
+With --rules (or <home>/ditto-mask.yaml), sensitive columns are masked as the
+rows stream into the golden: the schema is restored first and checked against
+the rules (as ` + "`ditto mask check`" + ` does), then every table's COPY data goes through
+the transformers, then indexes and constraints. Raw rows never reach the disk.
+
 With --source-url, ditto runs pg_dump itself. The raw dump lives in a private
 temporary folder removed afterwards, unless DITTO_DUMP_PATH says where to keep
 it for a later ` + "`ditto reseed --dump`" + ` on a machine without access to the source.
@@ -26,13 +31,16 @@ it for a later ` + "`ditto reseed --dump`" + ` on a machine without access to th
 Examples:
    sudo ditto reseed --dump ./prod.dump
    sudo ditto reseed --source-url postgres://reader:pw@db.internal/app
-   sudo DITTO_DUMP_PATH=/srv/app.dump ditto reseed --source-url "$PROD_URL"`,
+   sudo DITTO_DUMP_PATH=/srv/app.dump ditto reseed --source-url "$PROD_URL"
+   sudo DITTO_MASK_KEY=... ditto reseed --dump prod.dump --rules ditto-mask.yaml`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dump", Usage: "dump `FILE` or directory to restore (env DITTO_DUMP_PATH)"},
 			&cli.StringFlag{Name: "source-url", EnvVars: []string{"DITTO_SOURCE_URL"}, Usage: "pg_dump this database `URL`"},
 			&cli.StringFlag{Name: "database", Usage: "database name in the golden (default: the dump's)"},
 			&cli.StringFlag{Name: "pg-bin", Usage: "PostgreSQL binaries `DIR` (default: the oldest installed major that can restore the dump)"},
 			&cli.IntFlag{Name: "jobs", Usage: "parallel restore jobs (default: number of CPUs)"},
+			&cli.StringFlag{Name: "rules", EnvVars: []string{"DITTO_RULES"}, Usage: "masking rules `FILE` (default: <home>/ditto-mask.yaml if present)"},
+			&cli.BoolFlag{Name: "allow-unmasked", Usage: "load data even when the rules leave sensitive-looking columns unmasked (loudly)"},
 		},
 		Action: func(c *cli.Context) error {
 			m, err := openManager(c)
@@ -42,6 +50,7 @@ Examples:
 			o := ditto.ReseedOptions{
 				DumpPath: c.String("dump"), SourceURL: c.String("source-url"),
 				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
+				Rules: c.String("rules"), AllowUnmasked: c.Bool("allow-unmasked"),
 			}
 			envDump := os.Getenv("DITTO_DUMP_PATH")
 			switch {
