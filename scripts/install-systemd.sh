@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs ditto's systemd units from scripts/systemd/: ditto-gc.timer (runs
+# `ditto gc` every 5 minutes, so TTLs hold on a CI box even when nobody runs
+# ditto) and ditto-pool.service (mounts the embedded pool image at boot).
+# Idempotent; run as root. Without a running systemd it does nothing.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/install-systemd.sh [--bin PATH] [--home DIR] [--unit-dir DIR] [--no-start]
+
+Installs ditto-gc.service, ditto-gc.timer and ditto-pool.service into
+/etc/systemd/system with the ditto binary and state directory in use, then
+enables and starts ditto-gc.timer and ditto-pool.service. Exits 0 without
+doing anything when systemd is not running (a container, a chroot).
+
+  --bin PATH      the ditto binary (default: ditto on PATH, else /usr/local/bin/ditto)
+  --home DIR      the state directory (default: $DITTO_HOME, else /var/lib/ditto)
+  --unit-dir DIR  install the units here instead (implies --no-start)
+  --no-start      install only: no daemon-reload, enable or start
+USAGE
+}
+
+bin="" home="${DITTO_HOME:-/var/lib/ditto}" unit_dir="" start=1
+while (($#)); do
+	case "$1" in
+	--bin | --home | --unit-dir)
+		(($# >= 2)) || { echo "install-systemd.sh: $1 needs a value" >&2; exit 2; }
+		case "$1" in
+		--bin) bin=$2 ;;
+		--home) home=$2 ;;
+		--unit-dir) unit_dir=$2 start=0 ;;
+		esac
+		shift 2
+		;;
+	--no-start) start=0; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+src="$(cd "$(dirname "$0")" && pwd)/systemd"
+if [[ -z "$unit_dir" ]]; then
+	if [[ ! -d /run/systemd/system ]]; then
+		echo "install-systemd.sh: systemd is not running here; no units installed (run ditto gc from cron or CI instead)" >&2
+		exit 0
+	fi
+	unit_dir=/etc/systemd/system
+fi
+[[ "$(id -u)" -eq 0 ]] || { echo "install-systemd.sh: run as root (sudo scripts/install-systemd.sh)" >&2; exit 1; }
+if [[ -z "$bin" ]]; then
+	bin="$(command -v ditto || echo /usr/local/bin/ditto)"
+fi
+[[ -x "$bin" ]] || { echo "install-systemd.sh: $bin is not an executable ditto: build it first (scripts/install.sh) or pass --bin PATH" >&2; exit 1; }
+for p in "$bin" "$home"; do
+	# the paths go into unit files: keep them plain absolute paths
+	[[ "$p" == /* && "$p" != *[[:space:]\|\&\\%]* ]] || { echo "install-systemd.sh: $p: give an absolute path without spaces, |, &, % or backslashes" >&2; exit 2; }
+done
+
+mkdir -p "$unit_dir"
+units=(ditto-gc.service ditto-gc.timer ditto-pool.service)
+for u in "${units[@]}"; do
+	tmp="$(mktemp "$unit_dir/.$u.XXXXXX")"
+	sed -e "s|/usr/local/bin/ditto|$bin|g" -e "s|/var/lib/ditto|$home|g" "$src/$u" >"$tmp"
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$unit_dir/$u"
+done
+echo "install-systemd.sh: installed ${units[*]} into $unit_dir (ditto $bin, home $home)" >&2
+
+if ((start)); then
+	systemctl daemon-reload
+	systemctl enable --now ditto-gc.timer ditto-pool.service
+	echo "install-systemd.sh: ditto-gc.timer and ditto-pool.service enabled and started" >&2
+fi
