@@ -14,7 +14,7 @@ import (
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
 	"github.com/dittodb/ditto/storage/btrfs"
-	// "github.com/dittodb/ditto/storage/zfs"
+	"github.com/dittodb/ditto/storage/zfs"
 )
 
 // Manager runs ditto's operations on one state directory and its pool.
@@ -102,7 +102,7 @@ func (m *Manager) openStorage(ctx context.Context) (storage.Storage, error) {
 	c := m.Config
 	switch c.Backend {
 	case "zfs":
-		return nil, errors.New("zfs pending")
+		return zfs.Open(c.Dataset, m.Home.ZFSMountBase(), m.pgUser.GID)
 	default:
 		if c.Image != "" {
 			if err := btrfs.MountImage(ctx, c.Image, c.PoolPath); err != nil {
