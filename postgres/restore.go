@@ -175,11 +175,14 @@ func restoreArchive(ctx context.Context, o RestoreOptions, extra ...string) erro
 	cmd.Env = childEnv()
 	p := newProgress(o.Log, "items", archiveItems(ctx, o))
 	defer p.stop()
+	seen := map[string]bool{}
 	tail, err := runTool(cmd, func(line string) {
-		// One such line per entry of pg_restore -l, with or without --jobs.
+		// Each entry of pg_restore -l shows as one such step; with --jobs
+		// some are printed twice, so count each step once.
 		step := strings.TrimPrefix(line, "pg_restore: ")
 		table := strings.HasPrefix(step, "processing data for table ")
-		if table || strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "executing ") {
+		if (table || strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "executing ")) && !seen[step] {
+			seen[step] = true
 			p.n.Add(1)
 			p.at(step, table)
 		}
