@@ -67,10 +67,10 @@ zc_apt_install() {
 	zc_log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	if [[ -n "${ZC_APT_UPDATE_NEEDED:-}" ]] || ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
-		apt-get update -qq
+		apt-get -o DPkg::Lock::Timeout=900 update -qq
 		ZC_APT_UPDATE_NEEDED=
 	fi
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
 # zc_install_zfs_userland enables contrib and installs the zfs tools.
@@ -153,4 +153,21 @@ zc_create_file_pool() {
 	mkdir -p "$(dirname "$file")"
 	truncate -s "$size" "$file"
 	zpool create -f -o ashift=12 -O compression=lz4 -O atime=off -O mountpoint=none "$pool" "$file"
+}
+
+# zc_enable_backports adds bookworm-backports (for golang-1.23) if no source
+# has it yet. Sets ZC_APT_UPDATE_NEEDED when it added one.
+zc_enable_backports() {
+	if grep -rqsE '(^Suites:.*|^deb\s.*\s)bookworm-backports(\s|$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		return 0
+	fi
+	cat >/etc/apt/sources.list.d/ditto-backports.sources <<'EOT'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	zc_log "enabled bookworm-backports in /etc/apt/sources.list.d/ditto-backports.sources"
+	ZC_APT_UPDATE_NEEDED=1
 }
