@@ -73,6 +73,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 		Commands: []*cli.Command{
 			initCommand(),
 			reseedCommand(),
+			maskCommand(),
 			copyCommand(),
 			envCommand(),
 			statusCommand(),
