@@ -23,36 +23,45 @@ func completionPath(t *testing.T) (path, calls string) {
 }
 
 // completionCases are command lines whose last word is being completed, and
-// the candidates the shell must offer (in order, by name).
+// the candidates the shell must offer (in order, by name); for commands, as
+// newApp defines them.
 var completionCases = []struct{ line, want string }{
-	{"ditto |", "init reseed copy env status gc doctor completion help h"},
-	{"ditto co|", "copy completion"},
-	{"ditto copy |", "create run list destroy reset help h"},
-	{"ditto --home /nowhere st|", "status"},
+	{"ditto |", commandNames("")},
+	{"ditto co|", commandNames("co")},
+	{"ditto copy |", commandNames("", "copy")},
+	{"ditto --home /nowhere st|", commandNames("st")},
 	{"ditto copy run --kee|", "--keep-on-failure"},
 	{"ditto doctor --f|", "--format"},
 }
 
-func TestCompletionBash(t *testing.T) {
-	path, calls := completionPath(t)
-	script := `set -u
-source <(ditto completion bash)
-comp() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _ditto_complete; echo "${COMPREPLY[*]}"; }
-`
-	for _, c := range completionCases {
-		script += "comp " + shellWords(c.line) + "\n"
-	}
-	script += "comp ditto copy run -- ./migrate ''\n"
-	out, err := runShell(t, "bash", path, script)
-	if err != nil {
-		t.Fatalf("bash: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	for i, c := range completionCases {
-		if i >= len(lines) || lines[i] != c.want {
-			t.Errorf("bash completes %q to %q, want %q\n%s", c.line, at(lines, i), c.want, out)
+// commandNames lists the names of the subcommands of the command at path
+// that start with prefix, and urfave/cli's help, as completion offers them.
+func commandNames(prefix string, path ...string) string {
+	cmds := newApp().Commands
+	for _, p := range path {
+		for _, c := range cmds {
+			if c.Name == p {
+				cmds = c.Subcommands
+			}
 		}
 	}
+	var names []string
+	for _, c := range append(cmds, &cli.Command{Name: "help", Aliases: []string{"h"}}) {
+		for _, n := range c.Names() {
+			if strings.HasPrefix(n, prefix) && !c.Hidden {
+				names = append(names, n)
+			}
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+func TestCompletionBash(t *testing.T) {
+	lines, calls := runCompletion(t, "bash", `set -u
+source <(ditto completion bash)
+comp() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _ditto_complete; echo "${COMPREPLY[*]}"; }
+`, "comp ditto copy run -- ./migrate ''")
+	expectCases(t, "bash", lines)
 	if got := at(lines, len(completionCases)); got != "" {
 		t.Errorf("bash completes after `copy run --` to %q: want the shell's own completion of the command", got)
 	}
@@ -63,34 +72,20 @@ func TestCompletionZsh(t *testing.T) {
 	if _, err := exec.LookPath("zsh"); err != nil {
 		t.Skip("zsh is not installed (apt-get install zsh)")
 	}
-	path, calls := completionPath(t)
 	// Outside a completion widget, words and CURRENT are plain variables and
 	// the completion functions are stubs that print what they were given
 	// (_describe keeps, as zsh does, the names that start with the word).
-	script := `compdef() { print -r -- "compdef $*" }
+	lines, calls := runCompletion(t, "zsh", `compdef() { print -r -- "compdef $*" }
 _describe() { shift; local -a names=(${${(P)1}%%:*}); print -r -- "${(M)names[@]:#${words[CURRENT]}*}" }
 _files() { print -r -- "(files)" }
 _normal() { print -r -- "(normal: ${words[*]} at $CURRENT)" }
 source <(ditto completion zsh)
 comp() { words=("$@"); CURRENT=$#; _ditto }
-`
-	for _, c := range completionCases {
-		script += "comp " + shellWords(c.line) + "\n"
-	}
-	script += "comp ditto copy run -- ./migrate ''\ncomp ditto copy list --format ''\n"
-	out, err := runShell(t, "zsh", path, script)
-	if err != nil {
-		t.Fatalf("zsh: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+`, "comp ditto copy run -- ./migrate ''", "comp ditto copy list --format ''")
 	if at(lines, 0) != "compdef _ditto ditto" {
 		t.Errorf("sourcing the zsh script printed %q first, want it to register with compdef", at(lines, 0))
 	}
-	for i, c := range completionCases {
-		if got := at(lines, i+1); got != c.want {
-			t.Errorf("zsh completes %q to %q, want %q\n%s", c.line, got, c.want, out)
-		}
-	}
+	expectCases(t, "zsh", lines[1:])
 	n := len(completionCases) + 1
 	if got := at(lines, n); got != "(normal: ./migrate  at 2)" {
 		t.Errorf("zsh after `copy run --`: %q, want the normal completion of the command", got)
@@ -99,6 +94,39 @@ comp() { words=("$@"); CURRENT=$#; _ditto }
 		t.Errorf("zsh with no candidates: %q, want file names", got)
 	}
 	assertNoRunAfterDashes(t, calls)
+}
+
+// runCompletion runs the shell on the prelude (which defines comp), then
+// comp on every completion case and on the extra lines, and returns what
+// it printed, one line per comp, and the file logging ditto's calls.
+func runCompletion(t *testing.T, shell, prelude string, extra ...string) (lines []string, calls string) {
+	t.Helper()
+	path, calls := completionPath(t)
+	script := prelude
+	for _, c := range completionCases {
+		script += "comp " + shellWords(c.line) + "\n"
+	}
+	script += strings.Join(extra, "\n") + "\n"
+	args := []string{"-c", script}
+	if shell == "zsh" {
+		args = []string{"-f", "-c", script}
+	}
+	cmd := exec.Command(shell, args...)
+	cmd.Env = append(os.Environ(), "PATH="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", shell, err, out)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"), calls
+}
+
+func expectCases(t *testing.T, shell string, lines []string) {
+	t.Helper()
+	for i, c := range completionCases {
+		if got := at(lines, i); got != c.want {
+			t.Errorf("%s completes %q to %q, want %q\n%s", shell, c.line, got, c.want, strings.Join(lines, "\n"))
+		}
+	}
 }
 
 func TestCompletionCommand(t *testing.T) {
@@ -151,17 +179,6 @@ func at(lines []string, i int) string {
 		return lines[i]
 	}
 	return "(nothing)"
-}
-
-func runShell(t *testing.T, shell, path, script string) (string, error) {
-	args := []string{"-c", script}
-	if shell == "zsh" {
-		args = []string{"-f", "-c", script}
-	}
-	cmd := exec.Command(shell, args...)
-	cmd.Env = append(os.Environ(), "PATH="+path)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // pendingExamples are commands whose --help still lacks an example; their

@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/dittodb/ditto/internal/testbtrfs"
 )
 
 type doctorCheck struct {
@@ -171,9 +169,10 @@ func TestDoctorWithPool(t *testing.T) {
 	}
 
 	t.Run("stale copies", func(t *testing.T) {
-		expiring := f.create("--ttl", "1s")
 		dead := f.create()
 		live := f.create()
+		// last: every copy create removes the copies whose TTL passed
+		expiring := f.create("--ttl", "1s")
 		killPostmaster(t, dead.ID)
 		time.Sleep(1200 * time.Millisecond)
 		rep := f.doctor()
@@ -249,52 +248,27 @@ func killPostmaster(t *testing.T, id string) {
 // TestDoctorEmbeddedPoolUnmounted checks that doctor reports an embedded
 // pool that is not mounted (as after a reboot) without mounting it.
 func TestDoctorEmbeddedPoolUnmounted(t *testing.T) {
-	testbtrfs.Require(t)
 	if os.Getenv("DITTO_TEST_ZFS_POOL") != "" {
 		t.Skip("the embedded pool is Btrfs")
 	}
-	f := &fixture{t: t, home: shortTempDir(t)}
-	img, mnt := filepath.Join(f.home, "pool.img"), filepath.Join(f.home, "pool")
-	t.Cleanup(func() {
-		exec.Command("umount", mnt).Run()
-		if out := testbtrfs.WaitDetached(t, img); out != "" {
-			t.Errorf("loop device left: %s", out)
-		}
-	})
-	t.Cleanup(f.teardown)
-	f.must("init", "--size", "1G", "--min-free", "100M")
-	f.pool = mnt
+	f := embeddedFixture(t)
+	mnt := f.pool
 	f.must("reseed", "--dump", sampleSQL(t))
 	rep := f.doctor()
 	rep.expect(t, "pool.mounted", "ok")
 	rep.expect(t, "pool.image", "ok", "image uses")
 	rep.expect(t, "golden", "ok")
 
-	if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-		t.Fatalf("umount: %v %s", err, out)
-	}
+	f.unmountPool()
 	rep = f.doctor()
 	rep.expect(t, "pool.mounted", "warn", "not mounted", "ditto status", "ditto-pool.service")
 	rep.expect(t, "golden", "skip", "the pool is not mounted")
 	if rep.code != 0 {
 		t.Errorf("an unmounted embedded pool is mounted on demand, so not a failure: exit %d", rep.code)
 	}
-	if ok, _ := isMountpoint(mnt); ok {
+	if isMountpoint(mnt) {
 		t.Fatal("doctor mounted the pool: it must change nothing")
 	}
 	f.must("status") // mounts on demand
 	f.doctor().expect(t, "pool.mounted", "ok")
-}
-
-func isMountpoint(dir string) (bool, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && f[4] == dir {
-			return true, nil
-		}
-	}
-	return false, nil
 }

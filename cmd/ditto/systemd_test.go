@@ -27,17 +27,7 @@ func TestSystemdUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, home: shortTempDir(t)}
-	img, mnt := filepath.Join(f.home, "pool.img"), filepath.Join(f.home, "pool")
-	t.Cleanup(func() {
-		exec.Command("umount", mnt).Run()
-		if out := testbtrfs.WaitDetached(t, img); out != "" {
-			t.Errorf("loop device left: %s", out)
-		}
-	})
-	t.Cleanup(f.teardown)
-	f.must("init", "--size", "1G", "--min-free", "100M")
-	f.pool = mnt
+	f := embeddedFixture(t)
 
 	dir := t.TempDir()
 	if out, err := exec.Command("bash", script, "--unit-dir", dir, "--bin", dittoBin, "--home", f.home).CombinedOutput(); err != nil {
@@ -69,15 +59,13 @@ func TestSystemdUnits(t *testing.T) {
 		t.Errorf("the command of ditto-gc.service failed: %v\n%s", err, out)
 	}
 
-	if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-		t.Fatalf("umount: %v %s", err, out)
-	}
+	f.unmountPool()
 	pool := execStart(t, filepath.Join(dir, "ditto-pool.service"))
 	if out, err := exec.Command(pool[0], pool[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("the command of ditto-pool.service failed: %v\n%s", err, out)
 	}
-	if ok, _ := isMountpoint(mnt); !ok {
-		t.Fatalf("the command of ditto-pool.service did not mount the embedded pool at %s", mnt)
+	if !isMountpoint(f.pool) {
+		t.Fatalf("the command of ditto-pool.service did not mount the embedded pool at %s", f.pool)
 	}
 	for _, cond := range []string{"ditto-gc.service", "ditto-pool.service"} {
 		for _, p := range unitValues(t, filepath.Join(dir, cond), "ConditionPathExists") {
