@@ -19,6 +19,7 @@ import (
 
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage/btrfs"
+	"github.com/dittodb/ditto/storage/zfs"
 )
 
 // CheckStatus is the outcome of one doctor check.
@@ -462,34 +463,31 @@ func (d *doctor) imageRoom(img string) {
 	d.add("pool.image", CheckOK, fmt.Sprintf("image uses %s of %s; its filesystem has %s free", HumanBytes(allocated), HumanBytes(uint64(fi.Size())), HumanBytes(free)), "")
 }
 
-// zfsPool checks the dataset and its pool with the zfs and zpool tools.
+// zfsPool checks the pool with the backend's own check (tools, module,
+// imported, ONLINE), then that the dataset exists, without creating it.
 func (d *doctor) zfsPool() bool {
 	ds := d.cfg.Dataset
-	zfsCmd, err1 := findTool("zfs")
-	zpoolCmd, err2 := findTool("zpool")
-	if errors.Join(err1, err2) != nil {
-		d.add("pool.mounted", CheckFail, "cannot look at dataset "+ds+": zfs tools missing", "apt-get install zfsutils-linux")
+	pool, _, _ := strings.Cut(ds, "/")
+	if err := zfs.Check(pool); err != nil {
+		d.add("pool.health", CheckFail, err.Error(), "see the kernel and tools checks above; zpool import "+pool+" if it is not imported")
+		d.why = "the ZFS pool is not usable"
+		return false
+	}
+	d.add("pool.health", CheckOK, "zpool "+pool+" is imported and ONLINE", "")
+	zfsCmd, err := findTool("zfs")
+	if err != nil {
 		d.why = "zfs tools missing"
 		return false
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, zfsCmd, "get", "-H", "-o", "value", "mounted", ds).CombinedOutput()
-	if err != nil {
+	if out, err := exec.CommandContext(ctx, zfsCmd, "list", "-H", "-o", "name", ds).CombinedOutput(); err != nil {
 		d.add("pool.mounted", CheckFail, fmt.Sprintf("dataset %s: %s", ds, strings.TrimSpace(string(out))),
-			"zpool import the pool, or ditto init --backend zfs --dataset POOL/PATH with an existing pool")
+			"ditto init --backend zfs --dataset "+ds+" creates it again (then ditto reseed)")
 		d.why = "the dataset is missing"
 		return false
 	}
-	d.add("pool.mounted", CheckOK, fmt.Sprintf("dataset %s exists (mounted: %s)", ds, strings.TrimSpace(string(out))), "")
-	pool, _, _ := strings.Cut(ds, "/")
-	out, err = exec.CommandContext(ctx, zpoolCmd, "list", "-H", "-o", "health", pool).CombinedOutput()
-	health := strings.TrimSpace(string(out))
-	if err != nil || health != "ONLINE" {
-		d.add("pool.health", CheckFail, fmt.Sprintf("zpool %s is %s", pool, health), "zpool status -x "+pool+" says what is wrong")
-		return true
-	}
-	d.add("pool.health", CheckOK, "zpool "+pool+" is ONLINE", "")
+	d.add("pool.mounted", CheckOK, "dataset "+ds+" exists", "")
 	return true
 }
 
