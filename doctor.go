@@ -63,9 +63,10 @@ func (r *DoctorReport) Count(s CheckStatus) int {
 const goldenOldAfter = 7 * 24 * time.Hour
 
 // Doctor examines the machine and the state directory homeDir and reports
-// what ditto needs and what is wrong, each with its fix. It changes nothing:
-// it neither creates folders nor mounts the embedded pool (every other
-// command does that on demand).
+// what ditto needs and what is wrong, each with its fix. It changes nothing
+// that matters: it does not create a missing state directory or mount the
+// embedded pool (every other command does that on demand), and it only
+// opens a pool that is already mounted, as every command does.
 func Doctor(ctx context.Context, homeDir string, log hclog.Logger) *DoctorReport {
 	d := &doctor{ctx: ctx, home: Home{Dir: homeDir}, log: log}
 	d.r.Home = homeDir
