@@ -96,16 +96,17 @@ Examples:
 // printMaskReport writes the problems as a table and a summary line, or a
 // single "no problems" line.
 func printMaskReport(out io.Writer, rep *ditto.MaskReport) {
-	rules := "no rules"
-	if rep.Rules != "" {
-		rules = "rules " + rep.Rules
-	}
-	checked := fmt.Sprintf("%s; %d tables, %d columns", rules, rep.Tables, rep.Columns)
+	checked := "checked " + plural(rep.Tables, "table") + ", " + plural(rep.Columns, "column")
 	if rep.Sample > 0 {
-		checked += fmt.Sprintf(", %d sampled", rep.Sampled)
+		checked += fmt.Sprintf(" (%d sampled)", rep.Sampled)
+	}
+	if rep.Rules != "" {
+		checked += " against " + rep.Rules
+	} else {
+		checked += " without rules"
 	}
 	if len(rep.Problems) == 0 {
-		fmt.Fprintf(out, "no problems (%s)\n", checked)
+		fmt.Fprintf(out, "no problems; %s\n", checked)
 		return
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -129,9 +130,13 @@ func printMaskReport(out io.Writer, rep *ditto.MaskReport) {
 	for i, k := range names {
 		counts[i] = fmt.Sprintf("%d %s", kinds[k], k)
 	}
-	noun := "problems"
-	if len(rep.Problems) == 1 {
-		noun = "problem"
+	fmt.Fprintf(out, "%s (%s); %s\n", plural(len(rep.Problems), "problem"), strings.Join(counts, ", "), checked)
+}
+
+// plural writes "1 table", "2 tables".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
 	}
-	fmt.Fprintf(out, "%d %s (%s) in %s\n", len(rep.Problems), noun, strings.Join(counts, ", "), checked)
+	return fmt.Sprintf("%d %ss", n, noun)
 }

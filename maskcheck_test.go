@@ -1,0 +1,156 @@
+package ditto
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dittodb/ditto/mask"
+)
+
+func TestMaskCheckSamplable(t *testing.T) {
+	for typ, want := range map[string]bool{
+		"text": true, "character varying(40)": true, "character varying": true, "character(2)": true,
+		"citext": true, "ext.citext": true, "jsonb": true, "json": true, "xml": true, "text[]": true,
+		"character varying(10)[]": true,
+		"integer": false, "bigint": false, "numeric(10,2)": false, "uuid": false, "bytea": false,
+		"timestamp with time zone": false, "boolean": false, `"char"`: false, "public.mood": false,
+	} {
+		if got := samplable(typ); got != want {
+			t.Errorf("samplable(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+func TestMaskCheckSampleQuery(t *testing.T) {
+	tbl := mask.Table{Schema: "Sales", Name: `odd "name"`}
+	got := sampleQuery(tbl, mask.Column{Name: "E-Mail", Type: "text"}, 7)
+	want := `SELECT left("E-Mail"::text, 4096) FROM "Sales"."odd ""name""" WHERE "E-Mail" IS NOT NULL LIMIT 7`
+	if got != want {
+		t.Fatalf("sampleQuery:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestMaskCheckOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		o    MaskCheckOptions
+		want string
+	}{
+		{MaskCheckOptions{}, "give --source-url URL"},
+		{MaskCheckOptions{SourceURL: "postgres://x", DumpPath: "x.dump"}, "not both"},
+		{MaskCheckOptions{DumpPath: "x.dump", Sample: -1}, "invalid --sample"},
+		{MaskCheckOptions{DumpPath: "x.dump", Rules: "/nonexistent/rules.yaml"}, "--rules or DITTO_RULES"},
+	} {
+		_, err := MaskCheck(context.Background(), c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("MaskCheck(%+v) = %v, want an error containing %q", c.o, err, c.want)
+		}
+	}
+}
+
+// copyScript is pg_dump-style SQL: settings, a table sampled whole, one with
+// more rows than asked for, one nobody wants, and text that only looks like
+// COPY.
+const copyScript = `SET client_encoding = 'UTF8';
+CREATE FUNCTION f() RETURNS void AS $$ SELECT 1 $$ LANGUAGE sql;
+COPY public.skip (secret) FROM stdin;
+COPY public.t (note) FROM stdin;
+leaked
+\.
+COPY public.t (id, note, "E-Mail") FROM stdin;
+1	a\tb	x@example.com
+2	\N	\N
+3	back\\slash	caf\303\251
+\.
+COPY "Odd"."Tab" (a) FROM stdin;
+one
+two
+three
+four
+\.
+SELECT pg_catalog.setval('s', 1, true);
+`
+
+func TestMaskCheckCopyData(t *testing.T) {
+	want := map[string]map[string]bool{
+		"public.t":  {"note": true, "E-Mail": true},
+		"Odd.Tab":   {"a": true},
+		"public.no": {"x": true}, // never in the data: reading goes to the end
+	}
+	got, complete, err := sampleCopyData(strings.NewReader(copyScript), want, 2)
+	if err != nil || complete {
+		t.Fatalf("sampleCopyData: complete %v, err %v", complete, err)
+	}
+	wantSamples := mask.Samples{
+		"public.t.note":   {"a\tb", `back\slash`},
+		"public.t.E-Mail": {"x@example.com", "café"},
+		"Odd.Tab.a":       {"one", "two"},
+	}
+	if !reflect.DeepEqual(got, wantSamples) {
+		t.Fatalf("samples:\n got %q\nwant %q", got, wantSamples)
+	}
+}
+
+// failAfter fails any read past the first n bytes.
+type failAfter struct {
+	r io.Reader
+	n int
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("read past the point where every table was sampled")
+	}
+	if len(p) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+func TestMaskCheckCopyDataStopsEarly(t *testing.T) {
+	head := "COPY public.big (id, email) FROM stdin;\n1\ta@b.test\n2\tc@d.test\n"
+	// 64 KiB is bufio's read size: the rows after it must never be read
+	r := &failAfter{r: strings.NewReader(head + strings.Repeat("3\tmore@rows.test\n", 100000)), n: 64 << 10}
+	want := map[string]map[string]bool{"public.big": {"email": true}}
+	got, complete, err := sampleCopyData(r, want, 2)
+	if err != nil || !complete {
+		t.Fatalf("sampleCopyData: complete %v, err %v", complete, err)
+	}
+	if vs := got["public.big.email"]; len(vs) != 2 {
+		t.Fatalf("samples %q", got)
+	}
+	// a wanted table whose wanted columns are not in its COPY counts as done
+	got, complete, err = sampleCopyData(strings.NewReader("COPY public.g (id) FROM stdin;\n1\n"), map[string]map[string]bool{"public.g": {"generated": true}}, 2)
+	if err != nil || !complete || len(got) != 0 {
+		t.Fatalf("generated column: %q, complete %v, err %v", got, complete, err)
+	}
+}
+
+func TestMaskCheckReadLine(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	br := bufio.NewReaderSize(strings.NewReader("short\n"+long+"\nlast"), 16)
+	var lines []string
+	var buf []byte
+	for {
+		var err error
+		buf, err = readLine(br, buf, 40)
+		if len(buf) > 0 || err == nil {
+			lines = append(lines, string(buf))
+		}
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if want := []string{"short", long[:40], "last"}; !reflect.DeepEqual(lines, want) {
+		t.Fatalf("lines %q, want %q", lines, want)
+	}
+}
