@@ -17,7 +17,7 @@ func TestMaskCheckSamplable(t *testing.T) {
 		"text": true, "character varying(40)": true, "character varying": true, "character(2)": true,
 		"citext": true, "ext.citext": true, "jsonb": true, "json": true, "xml": true, "text[]": true,
 		"character varying(10)[]": true,
-		"integer": false, "bigint": false, "numeric(10,2)": false, "uuid": false, "bytea": false,
+		"integer":                 false, "bigint": false, "numeric(10,2)": false, "uuid": false, "bytea": false,
 		"timestamp with time zone": false, "boolean": false, `"char"`: false, "public.mood": false,
 	} {
 		if got := samplable(typ); got != want {
