@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dittodb/ditto/storage"
 )
@@ -105,8 +106,9 @@ func golden(t *testing.T, s *Store, gen string) string {
 	return g
 }
 
-// writeRandomErr writes mib MiB of incompressible data to path, syncing
-// every 4 MiB. Under TCG emulation generating random bytes is slow, so one
+// writeRandomErr writes mib MiB of incompressible data to path, then syncs
+// it. (Syncing every MiB makes writes near a quota wait for a transaction
+// group each: 85 s instead of ~15 s under TCG emulation.) Under TCG emulation generating random bytes is slow, so one
 // random MiB is written repeatedly (ZFS does not dedup by default).
 func writeRandomErr(path string, mib int) error {
 	block := make([]byte, 1<<20)
@@ -122,11 +124,9 @@ func writeRandomErr(path string, mib int) error {
 		if _, err := f.Write(block); err != nil {
 			return err
 		}
-		if i%4 == 0 {
-			if err := f.Sync(); err != nil {
-				return err
-			}
-		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
 	}
 	return f.Close()
 }
@@ -524,20 +524,29 @@ func TestUsage(t *testing.T) {
 }
 
 func TestCopyQuota(t *testing.T) {
+	t0 := time.Now()
 	s, _ := newStore(t)
 	ctx := context.Background()
 	golden(t, s, "g1")
-	s.SetCopyQuota(8 << 20)
+	t.Logf("store and golden took %v", time.Since(t0).Round(time.Millisecond))
+	// Small: under TCG emulation, writes near a quota are slow.
+	s.SetCopyQuota(4 << 20)
 	c, err := s.Clone(ctx, "g1", "small")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/small"); got != "8388608" {
+	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/small"); got != "4194304" {
 		t.Errorf("refquota = %q", got)
 	}
-	werr := writeRandomErr(filepath.Join(c, "big"), 32)
+	// Near a quota ZFS makes each transaction wait for the pool to sync; with
+	// 8k records that is 128 transactions per MiB, minutes under TCG. The
+	// quota is what is tested here, so use large records for this write.
+	zfsCmd(t, "zfs", "set", "recordsize=1M", s.Parent()+"/copies/small")
+	start := time.Now()
+	werr := writeRandomErr(filepath.Join(c, "big"), 16)
+	t.Logf("writing into the copy until the quota stopped it took %v", time.Since(start).Round(time.Millisecond))
 	if !errors.Is(werr, syscall.EDQUOT) && !errors.Is(werr, syscall.ENOSPC) {
-		t.Errorf("writing 32 MiB into an 8 MiB copy: %v, want EDQUOT", werr)
+		t.Errorf("writing 16 MiB into a 4 MiB copy: %v, want EDQUOT", werr)
 	}
 	s.SetCopyQuota(0)
 	if _, err := s.Clone(ctx, "g1", "unbounded"); err != nil {
