@@ -153,7 +153,6 @@ func sourceSchema(ctx context.Context, o MaskCheckOptions) (*mask.Schema, mask.S
 		return nil, nil, fmt.Errorf("--source-url %s: %w", redacted, err)
 	}
 	cfg.ConnectTimeout = sourceConnectTimeout
-	cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.RuntimeParams["application_name"] = "ditto mask check"
 	cctx, cancel := context.WithTimeout(ctx, sourceConnectTimeout)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
@@ -162,6 +161,11 @@ func sourceSchema(ctx context.Context, o MaskCheckOptions) (*mask.Schema, mask.S
 		return nil, nil, fmt.Errorf("connecting to %s: %w", redacted, err)
 	}
 	defer conn.Close(context.Background())
+	// set here rather than as startup parameters, which poolers such as
+	// pgbouncer refuse
+	if _, err := conn.Exec(ctx, "SET default_transaction_read_only = on"); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", redacted, err)
+	}
 	o.Log.Info("reading the schema", "source", redacted, "server", version)
 	schema, err := readSchema(ctx, conn)
 	if err != nil {

@@ -270,6 +270,38 @@ func TestMaskCheck(t *testing.T) {
 			}
 		})
 	}
+	t.Run("home rules and privileges", func(t *testing.T) {
+		record(t, "masking", "mask check: rules from <home>/ditto-mask.yaml; a role that may not read a table", 2)
+		// without --rules, the rules reseed would use
+		homeRules := filepath.Join(f.home, "ditto-mask.yaml")
+		if err := os.WriteFile(homeRules, []byte(maskCheckCleanRules), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rep := checkJSON(t, 0, "--source-url", src.DatabaseURL)
+		os.Remove(homeRules)
+		if rep.Rules != homeRules {
+			t.Errorf("rules %q, want %s", rep.Rules, homeRules)
+		}
+		// a role that may read the catalog but not crm.patron: its columns
+		// are checked by name only, with a warning
+		mustPsql(t, src.DatabaseURL, "CREATE ROLE peek LOGIN PASSWORD 'peek-pw'; GRANT USAGE ON SCHEMA crm TO peek; GRANT SELECT ON crm.ledger TO peek")
+		peek := *u
+		peek.User = url.UserPassword("peek", "peek-pw")
+		r := check(t, "--source-url", peek.String(), "--rules", rules, "--sample", "5")
+		if r.code != 1 || !strings.Contains(r.stderr, "could not sample a column") || strings.Contains(r.stderr, "peek-pw") {
+			t.Fatalf("unreadable table: want exit 1 and a warning: %s", r)
+		}
+		for _, p := range maskCheckByName {
+			kind, ref, _ := strings.Cut(p, " ")
+			if i := strings.LastIndex(ref, "."); strings.Count(ref, ".") == 2 && !lineWith(r.stdout, kind, ref[:i], ref[i+1:]) {
+				t.Errorf("the table lacks %s: %s", p, r.stdout)
+			}
+		}
+		if lineWith(r.stdout, "unmasked", "crm.patron", "notes") {
+			t.Errorf("notes reported although its table could not be sampled: %s", r.stdout)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		record(t, "bad input", "mask check: wrong password, broken dump, no pool, neither source", 4)
 		bad := strings.Replace(src.DatabaseURL, ":"+password+"@", ":wrong"+password+"@", 1)
