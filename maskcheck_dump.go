@@ -137,7 +137,9 @@ func stopThrowAway(srv *postgres.Server, log hclog.Logger) {
 	defer cancel()
 	if err := postgres.Stop(ctx, srv.Proc); err != nil {
 		log.Warn("the throw-away server did not stop; killing it", "pid", srv.Proc.PID, "error", err)
-		if err := postgres.Kill(ctx, srv.Proc); err != nil {
+		kctx, kcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer kcancel()
+		if err := postgres.Kill(kctx, srv.Proc); err != nil {
 			log.Error("could not kill the throw-away server", "pid", srv.Proc.PID, "error", err)
 		}
 	}
