@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -83,7 +82,7 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 	}
 	rep := &MaskReport{Rules: o.Rules, Sample: o.Sample, Source: o.DumpPath}
 	if rep.Rules == "" {
-		if p := h.path(maskRulesFile); o.Home != "" && fileExists(p) {
+		if p := h.path(maskRulesFile); o.Home != "" && exists(p) {
 			rep.Rules = p
 		}
 	}
@@ -128,15 +127,10 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 // maskCheckConfig returns the state directory's settings, or the defaults
 // when there is none: mask check works on a machine without a pool.
 func maskCheckConfig(h Home) (Config, error) {
-	if h.Dir == "" || !fileExists(h.configFile()) {
+	if h.Dir == "" || !exists(h.configFile()) {
 		return DefaultConfig(), nil
 	}
 	return h.LoadConfig()
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // sourceSchema reads a live database's schema and, with o.Sample, samples

@@ -197,7 +197,7 @@ func sampleArchive(ctx context.Context, bin postgres.Bin, info postgres.DumpInfo
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, bin.Path("pg_restore"), "--section=data", "-f", "-", info.Path)
-	var stderr tail
+	var stderr stderrTail
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -224,10 +224,10 @@ func sampleArchive(ctx context.Context, bin postgres.Bin, info postgres.DumpInfo
 	return samples, nil
 }
 
-// tail keeps the last 4 KiB written to it: a tool's stderr, for messages.
-type tail struct{ b []byte }
+// stderrTail keeps the last 4 KiB written to it: a tool's stderr, for messages.
+type stderrTail struct{ b []byte }
 
-func (t *tail) Write(p []byte) (int, error) {
+func (t *stderrTail) Write(p []byte) (int, error) {
 	t.b = append(t.b, p...)
 	if over := len(t.b) - 4096; over > 0 {
 		t.b = t.b[over:]
@@ -235,7 +235,7 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tail) String() string { return string(t.b) }
+func (t *stderrTail) String() string { return string(t.b) }
 
 // samplableColumns lists, by "schema.table", the columns worth sampling.
 func samplableColumns(schema *mask.Schema) map[string]map[string]bool {
@@ -277,7 +277,7 @@ func sampleCopyData(r io.Reader, want map[string]map[string]bool, n int) (sample
 	}
 	for {
 		var rerr error
-		line, rerr = readLine(br, line, maxDataLine)
+		line, rerr = readCopyLine(br, line, maxDataLine)
 		if len(line) > 0 || rerr == nil {
 			switch {
 			case inCopy && string(line) == `\.`:
@@ -360,9 +360,9 @@ func (t *copyTable) row(line []byte, samples mask.Samples, n int) bool {
 	return t.need == 0
 }
 
-// readLine reads one line, without its newline, into buf. A line longer
+// readCopyLine reads one line, without its newline, into buf. A line longer
 // than limit comes back cut at limit; the rest of it is read and dropped.
-func readLine(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
+func readCopyLine(br *bufio.Reader, buf []byte, limit int) ([]byte, error) {
 	buf = buf[:0]
 	for {
 		chunk, err := br.ReadSlice('\n')

@@ -135,14 +135,14 @@ func TestMaskCheckCopyDataStopsEarly(t *testing.T) {
 	}
 }
 
-func TestMaskCheckReadLine(t *testing.T) {
+func TestMaskCheckReadCopyLine(t *testing.T) {
 	long := strings.Repeat("x", 100)
 	br := bufio.NewReaderSize(strings.NewReader("short\n"+long+"\nlast"), 16)
 	var lines []string
 	var buf []byte
 	for {
 		var err error
-		buf, err = readLine(br, buf, 40)
+		buf, err = readCopyLine(br, buf, 40)
 		if len(buf) > 0 || err == nil {
 			lines = append(lines, string(buf))
 		}
