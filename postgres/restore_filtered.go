@@ -121,8 +121,9 @@ func filterArchiveData(ctx context.Context, o RestoreOptions, list string) error
 		return err
 	}
 	var psqlErr error
+	var rows rowGuard
 	tail, err := runTool(cmd, nil, func() {
-		psqlErr = filterIntoPsql(ctx, o, o.Database, script)
+		psqlErr = filterIntoPsql(ctx, o, o.Database, &lineWatcher{r: script, see: rows.see})
 		_, _ = io.Copy(io.Discard, script)
 	})
 	if err != nil {
@@ -170,8 +171,15 @@ func restorePlainFiltered(ctx context.Context, o RestoreOptions, createsItself b
 	}
 	defer closeFn()
 	var end dumpEnd
-	br := bufio.NewReaderSize(&lineWatcher{r: r, see: end.see}, 256<<10)
+	var rows rowGuard
+	br := bufio.NewReaderSize(&lineWatcher{r: r, see: func(line []byte) error {
+		end.see(line)
+		return rows.see(line)
+	}}, 256<<10)
 	schema, settings, first, err := splitAtFirstCopy(br)
+	if errors.Is(err, errInserts) {
+		return fmt.Errorf("dump %s: %w", o.Dump.Path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, err)
 	}
@@ -225,10 +233,11 @@ func splitAtFirstCopy(br *bufio.Reader) (schema, settings, first []byte, err err
 }
 
 // lineWatcher shows every complete line read through it to see (only its
-// first 512 bytes: enough for the lines dumpEnd looks for).
+// first 512 bytes: enough for the lines looked for). When see fails, the
+// read fails and the chunk holding the line is never handed on.
 type lineWatcher struct {
 	r    io.Reader
-	see  func([]byte)
+	see  func([]byte) error
 	line []byte
 }
 
@@ -236,11 +245,32 @@ func (w *lineWatcher) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	for _, c := range p[:n] {
 		if c == '\n' {
-			w.see(w.line)
+			if serr := w.see(w.line); serr != nil {
+				return 0, serr
+			}
 			w.line = w.line[:0]
 		} else if len(w.line) < 512 {
 			w.line = append(w.line, c)
 		}
 	}
 	return n, err
+}
+
+// rowGuard refuses rows outside COPY blocks (a dump made with pg_dump
+// --inserts): the filter only sees COPY data, so such rows would reach the
+// server unmasked.
+type rowGuard struct{ inCopy bool }
+
+var errInserts = errors.New("the dump holds its rows as INSERT statements (pg_dump --inserts or --column-inserts), which masking cannot filter; make the dump without those options")
+
+func (g *rowGuard) see(line []byte) error {
+	switch {
+	case g.inCopy:
+		g.inCopy = !bytes.Equal(line, []byte(`\.`))
+	case bytes.HasPrefix(line, []byte("COPY ")):
+		g.inCopy = true
+	case bytes.HasPrefix(line, []byte("INSERT INTO ")):
+		return errInserts
+	}
+	return nil
 }

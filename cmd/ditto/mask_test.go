@@ -102,7 +102,7 @@ func TestMaskedReseed(t *testing.T) {
 	})
 
 	t.Run("refusals", func(t *testing.T) {
-		record(t, "bad input", "rules without key, invalid YAML, rules naming missing columns, a sensitive column left unmasked", 4)
+		record(t, "bad input", "rules without key, invalid YAML, rules naming missing columns, a sensitive column left unmasked, dumps with INSERT rows (plain, custom)", 6)
 		f := f.with(t)
 		before := f.goldenJSON()
 		f.fails("DITTO_MASK_KEY", "DITTO_MASK_KEY=", "reseed", "--dump", custom, "--rules", rules)
@@ -117,6 +117,13 @@ func TestMaskedReseed(t *testing.T) {
 		r := f.fails("phone", key, "reseed", "--dump", custom, "--rules", unmasked)
 		if !strings.Contains(r.stderr, "no data was loaded") {
 			t.Fatalf("the refusal should say no data was loaded: %s", r.stderr)
+		}
+		for _, format := range []string{"p", "c"} {
+			inserts := filepath.Join(dir, "inserts."+format)
+			if out, err := exec.Command("pg_dump", "--inserts", "-F", format, "-f", inserts, "-d", src.DatabaseURL).CombinedOutput(); err != nil {
+				t.Fatalf("pg_dump --inserts: %v %s", err, out)
+			}
+			f.fails("INSERT statements", key, "reseed", "--dump", inserts, "--rules", rules)
 		}
 		if got := f.goldenJSON(); got != before {
 			t.Fatalf("a refused reseed changed the golden")
