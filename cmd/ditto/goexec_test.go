@@ -151,6 +151,9 @@ func goTest(t *testing.T, module string, n int, env []string, flags ...string) g
 // parallel, they fail; with `go test -exec "ditto copy run ..."` every
 // package gets its own copy and they all pass.
 func TestGoTestExec(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go on PATH to build the test module (as in the ZFS test VM)")
+	}
 	f := goldenFixture(t, "--port-range", privatePortRange())
 	module := writeIsolationModule(t)
 	n := len(isolationPackages)
