@@ -14,7 +14,7 @@ import (
 // golden and other copies keep working, new copies are refused with the
 // free-space error, and destroying the big copy gives the space back.
 func TestPoolFull(t *testing.T) {
-	f := newFixtureSize(t, 700<<20, "--min-free", "64M")
+	f := newFixtureSize(t, 800<<20, "--min-free", "200M")
 	f.must("reseed", "--dump", sampleSQL(t))
 	record(t, "faults", "a copy fills the pool until no space is left", 1)
 	other := f.create()
