@@ -311,7 +311,8 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 }
 
 // stopCopyServer stops every postmaster running on the copy's data
-// directory: a fast shutdown first, then SIGKILL, since copies are disposable.
+// directory: an immediate shutdown first (the volume is thrown away next, so
+// no checkpoint is worth writing), then SIGKILL.
 func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 	refs := []proc.Ref{c.Postmaster}
 	if c.DataDir != "" {
@@ -324,7 +325,7 @@ func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := postgres.Stop(sctx, r)
+		err := postgres.Quit(sctx, r)
 		cancel()
 		if err != nil {
 			m.Log.Warn("copy server did not stop in time; killing it", "id", c.ID, "pid", r.PID)

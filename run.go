@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -50,7 +51,7 @@ func (c *Copy) Env(extraNames ...string) []string {
 }
 
 // RunWithCopy creates a copy owned by this process, runs the command with
-// the copy's variables, forwards SIGINT and SIGTERM to it, destroys the copy
+// the copy's variables, forwards SIGINT, SIGTERM, SIGQUIT and SIGHUP to it, destroys the copy
 // and returns the command's exit code (128+N when a signal N killed it). If
 // this process is killed, gc finds the copy's owner gone and removes it.
 func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
@@ -86,8 +87,16 @@ func (m *Manager) keep(c *Copy) error {
 func runCommand(args []string, env []string) (int, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
+	// If ditto is killed outright, its copy goes with the next gc: take the
+	// command down too rather than leave it running against nothing. The
+	// death signal follows the thread that started the command, so this
+	// goroutine stays on it until the command ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	// go test -exec sends SIGQUIT to the wrapper when a test times out.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
@@ -123,11 +132,12 @@ func runCommand(args []string, env []string) (int, error) {
 	return 0, nil
 }
 
-// terminalSentIt reports whether a SIGINT came from the terminal's Ctrl-C,
-// which the kernel already delivered to the whole foreground process group,
-// the command included: forwarding it again would deliver it twice.
+// terminalSentIt reports whether a SIGINT or SIGQUIT came from the
+// terminal (Ctrl-C, Ctrl-\), which the kernel already delivered to the whole
+// foreground process group, the command included: forwarding it again would
+// deliver it twice.
 func terminalSentIt(s os.Signal) bool {
-	if s != syscall.SIGINT {
+	if s != syscall.SIGINT && s != syscall.SIGQUIT {
 		return false
 	}
 	fg, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)

@@ -10,7 +10,8 @@ usage: scripts/install.sh [--no-link]
 
 Installs ditto's dependencies with apt-get and the Go module proxy, then
 builds bin/ditto. Unless --no-link is given, /usr/local/bin/ditto is linked
-to it so `ditto` is on the PATH.
+to it so `ditto` is on the PATH, and the systemd units (gc timer, pool
+mount at boot) are installed when systemd runs.
 USAGE
 }
 
@@ -26,7 +27,8 @@ done
 cd "$(dirname "$0")/.."
 [[ "$(id -u)" -eq 0 ]] || { echo "install.sh: run as root (sudo scripts/install.sh)" >&2; exit 1; }
 
-packages=(postgresql-15 postgresql-client-15 btrfs-progs libbtrfs-dev gcc util-linux ca-certificates)
+# systemd gives systemd-analyze (the units' test), zsh the completion test
+packages=(postgresql-15 postgresql-client-15 btrfs-progs libbtrfs-dev gcc util-linux ca-certificates iproute2 systemd zsh)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,5 +52,6 @@ mkdir -p bin
 go build -o bin/ditto ./cmd/ditto
 if ((link)); then
 	ln -sf "$PWD/bin/ditto" /usr/local/bin/ditto
+	scripts/install-systemd.sh --bin /usr/local/bin/ditto
 fi
 echo "install.sh: built $PWD/bin/ditto ($(go version | cut -d' ' -f3))" >&2

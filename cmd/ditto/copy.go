@@ -17,6 +17,14 @@ func copyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "copy",
 		Usage: "create, run with, list, reset and destroy copies",
+		Description: `A copy is a writable snapshot of the current golden with its own postgres
+server, port and password, listening on 127.0.0.1.
+
+Examples:
+   ditto copy run -- go test ./...
+   url=$(ditto copy create --ttl 30m) && psql "$url"
+   ditto copy list
+   ditto copy destroy 3f9a01bc`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "create",

@@ -11,6 +11,9 @@ func envCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "env",
 		Usage: "give this shell its own copy",
+		Description: `Examples:
+   eval "$(ditto env export)"
+   eval "$(ditto env destroy)"`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "export",
@@ -38,14 +41,21 @@ Example:
 				},
 			},
 			{
-				Name:  "destroy",
-				Usage: "destroy the copy named by DITTO_COPY_ID and print unset lines",
-				Description: `Example:
-   eval "$(ditto env destroy)"`,
+				Name:      "destroy",
+				Usage:     "destroy the copy named by DITTO_COPY_ID (or ID) and print unset lines",
+				ArgsUsage: "[ID]",
+				Description: `sudo drops DITTO_COPY_ID from the environment: pass the ID instead.
+
+Examples:
+   eval "$(ditto env destroy)"
+   eval "$(sudo ditto env destroy "$DITTO_COPY_ID")"`,
 				Action: func(c *cli.Context) error {
-					id := os.Getenv("DITTO_COPY_ID")
+					id := c.Args().First()
 					if id == "" {
-						return fmt.Errorf("DITTO_COPY_ID is not set: this shell has no copy (create one with eval \"$(ditto env export)\")")
+						id = os.Getenv("DITTO_COPY_ID")
+					}
+					if id == "" {
+						return fmt.Errorf("DITTO_COPY_ID is not set: this shell has no copy (create one with eval \"$(ditto env export)\"), or give the copy's ID")
 					}
 					m, err := openManager(c)
 					if err != nil {
