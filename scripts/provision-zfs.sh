@@ -6,7 +6,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DITTO_LOG_PREFIX=provision-zfs
-# shellcheck source=lib/zfs-common.sh
+# shellcheck source=scripts/lib/zfs-common.sh
 source "$here/lib/zfs-common.sh"
 
 usage() {

@@ -14,6 +14,8 @@ Compiles each PACKAGE (default ./storage/zfs/) with `go test -c` on the host,
 boots the ZFS test VM once and runs every test binary there, in its package
 folder, with DITTO_TEST_ZFS_POOL naming a fresh pool. Go test flags default
 to -test.v -test.count=1 -test.timeout=30m. Exits non-zero if any test fails.
+When ./cmd/ditto is among the packages, the ditto binary is built too (with
+-tags dittotest) and handed to its end-to-end tests as DITTO_TEST_BIN.
 
 Options (passed to scripts/zfs-vm-test.sh):
   --env K=V | K      extra environment for the tests (repeatable)
@@ -57,6 +59,10 @@ for p in "${pkgs[@]}"; do
 	name="$(go list -f '{{.Name}}' "$p")"
 	bin="$bindir/$name-$(printf '%s' "$pkgdir" | md5sum | cut -c1-6).test"
 	go test -c -o "$bin" "$p"
+	if [[ "$pkgdir" == "$repo/cmd/ditto" && ! -x "$bindir/ditto" ]]; then
+		go build -tags dittotest -o "$bindir/ditto" ./cmd/ditto
+		vm_opts+=(--env "DITTO_TEST_BIN=$bindir/ditto")
+	fi
 	if [[ -x "$bin" ]]; then
 		printf '%s\t%s\n' "$bin" "$pkgdir" >>"$bindir/tests"
 	else

@@ -5,7 +5,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DITTO_LOG_PREFIX=zfs-vm-test
-# shellcheck source=lib/zfs-common.sh
+# shellcheck source=scripts/lib/zfs-common.sh
 source "$here/lib/zfs-common.sh"
 
 usage() {
@@ -136,6 +136,7 @@ if [[ "$install" -eq 1 ]]; then
 	zc_require_debian
 	t=$SECONDS
 	zc_apt_install "${host_pkgs[@]}"
+	# shellcheck disable=SC2119 # no kernel given: linux-headers-amd64
 	zc_install_zfs_dkms
 	if ((SECONDS - t > 2)); then zc_log "install step took $((SECONDS - t))s"; fi
 else
@@ -205,6 +206,7 @@ fi
 # --- 3. boot -----------------------------------------------------------------
 tmp="$(mktemp -d /tmp/ditto-zfs-vm.XXXXXX)"
 qemu_pid="" tail_pids=()
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -246,7 +248,7 @@ mkfs.ext4 -q -F -L ditto-scratch -E lazy_itable_init=1,lazy_journal_init=1 "$dis
 
 qemu=(
 	qemu-system-x86_64 -name ditto-zfs-vm -nodefaults -no-user-config -display none -no-reboot
-	-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
+	-accel "tcg,thread=multi" -cpu max -smp "$cpus" -m "$mem"
 	-kernel "/boot/vmlinuz-$kernel" -initrd "$initramfs"
 	-append "console=ttyS0 panic=-1 loglevel=4 rootwait=0 mitigations=off"
 	-serial "file:$tmp/console.log"
@@ -254,8 +256,8 @@ qemu=(
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap"
 	-virtfs "local,path=$ctl,mount_tag=dittoctl,security_model=passthrough,multidevs=remap"
 	-device virtio-serial-pci
-	-chardev "file,id=out,path=$tmp/stdout" -device virtserialport,chardev=out,name=ditto.stdout
-	-chardev "file,id=err,path=$tmp/stderr" -device virtserialport,chardev=err,name=ditto.stderr
+	-chardev "file,id=out,path=$tmp/stdout" -device "virtserialport,chardev=out,name=ditto.stdout"
+	-chardev "file,id=err,path=$tmp/stderr" -device "virtserialport,chardev=err,name=ditto.stderr"
 )
 for i in "${!shares[@]}"; do
 	qemu+=(-virtfs "local,path=${shares[$i]},mount_tag=share$i,security_model=passthrough,multidevs=remap")

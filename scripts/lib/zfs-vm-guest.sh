@@ -45,8 +45,8 @@ chown postgres:postgres /run/postgresql 2>/dev/null && chmod 2775 /run/postgresq
 
 # shellcheck source=/dev/null
 source "$ctl/settings" || die "cannot read $ctl/settings"
-DITTO_LOG_PREFIX=ditto-vm
-# shellcheck source=zfs-common.sh
+export DITTO_LOG_PREFIX=ditto-vm
+# shellcheck source=scripts/lib/zfs-common.sh
 source "$ctl/zfs-common.sh" || die "cannot read $ctl/zfs-common.sh"
 
 hostname ditto-zfs-vm
@@ -84,6 +84,7 @@ t0=$(uptime_s)
 modprobe zfs || die "modprobe zfs failed: is zfs.ko built for $(uname -r)? (dkms status)"
 t1=$(uptime_s)
 [[ -e /dev/zfs ]] || die "/dev/zfs missing after modprobe zfs"
+# shellcheck disable=SC2153 # POOL comes from $ctl/settings
 vdev=/scratch/$POOL.vdev
 zc_create_file_pool "$POOL" "$vdev" "$POOL_SIZE" >&3 2>&3 || die "zpool create $POOL failed"
 t2=$(uptime_s)

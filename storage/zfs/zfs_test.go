@@ -216,10 +216,12 @@ func TestCreateFreezeCloneIsolation(t *testing.T) {
 		t.Errorf("second Freeze = %q, %v", g2, err)
 	}
 
+	start := time.Now()
 	c1, err := s.Clone(ctx, "g1", "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("Clone took %v", time.Since(start).Round(time.Millisecond))
 	c2, err := s.Clone(ctx, "g1", "c2")
 	if err != nil {
 		t.Fatal(err)
