@@ -21,6 +21,8 @@ Options (passed to scripts/zfs-vm-test.sh):
   --env K=V | K      extra environment for the tests (repeatable)
   --mem SIZE         VM memory (default 4G)
   --timeout SECS     bound on boot + tests (default 2700)
+  --provision        first run scripts/provision-zfs.sh (the Vagrant box's
+                     provisioning: ZFS, pool, ditto build, ditto init) in the VM
   --verbose          stream the VM console too
   -h, --help         this help
 
@@ -39,6 +41,7 @@ while [[ $# -gt 0 ]]; do
 		shift 2
 		;;
 	--verbose) vm_opts+=("$1"); shift ;;
+	--provision) vm_opts+=(--env DITTO_VM_PROVISION=1); shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "test-zfs: unknown option $1 (see --help)" >&2; exit 2 ;;

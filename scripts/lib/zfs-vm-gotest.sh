@@ -7,6 +7,18 @@ dir=$1
 shift
 echo "== $(zfs version | head -n1) (kernel module $(cat /sys/module/zfs/version)), pool $DITTO_TEST_ZFS_POOL: $(zpool list -H -o health,size "$DITTO_TEST_ZFS_POOL" | tr '\t' ' ')"
 failed=()
+if [[ "${DITTO_VM_PROVISION:-}" == 1 ]]; then
+	# The Vagrant box's provisioning, in this VM (packages are already
+	# installed on the host whose root this VM sees, so it needs no network).
+	echo "== scripts/provision-zfs.sh"
+	start=$SECONDS
+	if scripts/provision-zfs.sh; then
+		echo "== provision-zfs.sh: ok in $((SECONDS - start))s"
+	else
+		echo "== provision-zfs.sh: FAILED after $((SECONDS - start))s"
+		failed+=(provision-zfs.sh)
+	fi
+fi
 while IFS=$'\t' read -r bin pkgdir; do
 	echo "== $(basename "$bin") in $pkgdir"
 	start=$SECONDS
