@@ -49,6 +49,7 @@ func TestCrashPoints(t *testing.T) {
 			return []string{"gc"}
 		}},
 	}
+	record(t, "faults", "kill -9 at a named step of copy create, destroy, reset, reseed or gc; then gc leaves nothing and a new copy works", len(cases))
 	var report []string
 	for _, tc := range cases {
 		args := tc.args()

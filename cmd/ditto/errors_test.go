@@ -38,6 +38,7 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 	})
 
 	t.Run("bad dumps change nothing", func(t *testing.T) {
+		record(t, "bad input", "empty file, random bytes named .dump, a directory that is not a dump, a missing file", 4)
 		dir := t.TempDir()
 		empty := filepath.Join(dir, "empty.dump")
 		os.WriteFile(empty, nil, 0o600)
@@ -63,6 +64,7 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 	})
 
 	t.Run("unreachable source", func(t *testing.T) {
+		record(t, "bad input", "source URL on a closed port (answered within 10 s, password not shown)", 1)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -84,6 +86,7 @@ func TestErrorsTellWhatToDo(t *testing.T) {
 	gen := golden()
 
 	t.Run("failed reseed keeps the old golden", func(t *testing.T) {
+		record(t, "bad input", "truncated custom dump: reseed fails, the old golden stays current", 1)
 		c := f.create()
 		dump := filepath.Join(t.TempDir(), "db.dump")
 		pgDump(t, c.DatabaseURL, "c", dump)

@@ -35,6 +35,7 @@ func TestReseedFromSourceURL(t *testing.T) {
 	f.must("reseed", "--dump", kept)
 	assertTmpEmpty(t, f)
 
+	record(t, "bad input", "source URL with a wrong password", 1)
 	bad := strings.Replace(src.DatabaseURL, "ditto:", "ditto:wrong", 1)
 	r = f.fails("authentication", "reseed", "--source-url", bad)
 	if strings.Contains(r.stderr, "wrong") {
@@ -53,6 +54,7 @@ func TestInterruptedReseed(t *testing.T) {
 
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
+			record(t, "faults", "reseed interrupted by "+sig.String()+" while restoring: old golden stays current, nothing left", 1)
 			cmd := exec.Command(dittoBin, "--home", f.home, "reseed", "--dump", sampleSQL(t))
 			stderr, _ := cmd.StderrPipe()
 			if err := cmd.Start(); err != nil {
@@ -107,6 +109,7 @@ func assertTmpEmpty(t *testing.T, f *fixture) {
 // reset and destroy still work.
 func TestDeadCopyServer(t *testing.T) {
 	f := goldenFixture(t)
+	record(t, "faults", "kill -9 of a copy's postmaster: listed as down, then reset and destroy work", 2)
 	c := f.create()
 	pids := postgresUnder(f.home, f.pool)
 	if len(pids) != 1 {
