@@ -188,8 +188,11 @@ build_initramfs() {
 			printf '%s\n' "${base%%.ko*}.ko" >>"$root/modules.order"
 		done < <(modprobe -S "$kernel" --show-depends "$m")
 	done
-	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initramfs.tmp"
-	mv "$initramfs.tmp" "$initramfs"
+	local out
+	out="$(mktemp "$cache_dir/.initramfs.XXXXXX")"
+	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$out"
+	chmod 644 "$out"
+	mv "$out" "$initramfs"
 	rm -rf "$root"
 }
 if [[ ! -s "$initramfs" ]]; then
@@ -204,7 +207,24 @@ if [[ "$install_only" -eq 1 ]]; then
 fi
 
 # --- 3. boot -----------------------------------------------------------------
+# Leftovers of runs killed with SIGKILL (no trap ran): their folder, and
+# their qemu if it still runs (recorded by PID, checked by its name).
+for d in /tmp/ditto-zfs-vm.*; do
+	[[ -f "$d/owner.pid" ]] || continue
+	owner="$(cat "$d/owner.pid")"
+	kill -0 "$owner" 2>/dev/null && continue
+	if [[ -f "$d/qemu.pid" ]]; then
+		q="$(cat "$d/qemu.pid")"
+		cmdline="$(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null || true)"
+		if [[ "$cmdline" == *"-name ditto-zfs-vm "* ]]; then
+			zc_log "killing qemu $q left by a killed run"
+			kill "$q" 2>/dev/null || true
+		fi
+	fi
+	rm -rf "$d"
+done
 tmp="$(mktemp -d /tmp/ditto-zfs-vm.XXXXXX)"
+echo "$$" >"$tmp/owner.pid"
 qemu_pid="" tail_pids=()
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
@@ -267,6 +287,7 @@ zc_log "booting kernel $kernel under TCG ($cpus CPUs, $mem) ..."
 boot_ns=$(date +%s%N)
 "${qemu[@]}" </dev/null >"$tmp/qemu.log" 2>&1 &
 qemu_pid=$!
+echo "$qemu_pid" >"$tmp/qemu.pid"
 tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$tmp/stdout" &
 tail_pids+=($!)
 tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$tmp/stderr" >&2 &
