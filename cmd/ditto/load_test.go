@@ -62,7 +62,6 @@ func TestLoad(t *testing.T) {
 	})
 
 	t.Run("sequential create and destroy", func(t *testing.T) {
-		record(t, "load", "sequential copy create + destroy cycles, checking for leaks", cycles)
 		f := f.with(t)
 		var create, destroy []time.Duration
 		for i := 0; i < cycles; i++ {
@@ -74,8 +73,10 @@ func TestLoad(t *testing.T) {
 			destroy = append(destroy, time.Since(start))
 		}
 		f.assertClean(t)
-		t.Logf("copy create over %d cycles: first tenth median %v, last tenth median %v", cycles, median(create[:cycles/10]), median(create[cycles-cycles/10:]))
-		t.Logf("copy destroy: first tenth median %v, last tenth median %v", median(destroy[:cycles/10]), median(destroy[cycles-cycles/10:]))
+		ms := func(ds []time.Duration) string { return median(ds).Round(time.Millisecond).String() }
+		first, last := func(ds []time.Duration) []time.Duration { return ds[:cycles/10] }, func(ds []time.Duration) []time.Duration { return ds[cycles-cycles/10:] }
+		record(t, "load", fmt.Sprintf("sequential copy create + destroy cycles, checking for leaks (median create %s in the first tenth, %s in the last; destroy %s, %s)",
+			ms(first(create)), ms(last(create)), ms(first(destroy)), ms(last(destroy))), cycles)
 	})
 
 	if after := openFiles(t); after > fdsBefore+2 {

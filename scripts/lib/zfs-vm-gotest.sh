@@ -19,10 +19,11 @@ if [[ "${DITTO_VM_PROVISION:-}" == 1 ]]; then
 		failed+=(provision-zfs.sh)
 	fi
 fi
+out=$(mktemp)
 while IFS=$'\t' read -r bin pkgdir; do
 	echo "== $(basename "$bin") in $pkgdir"
 	start=$SECONDS
-	if (cd "$pkgdir" && "$bin" "$@"); then
+	if (cd "$pkgdir" && "$bin" "$@" 2>&1 | tee -a "$out"; exit "${PIPESTATUS[0]}"); then
 		echo "== $(basename "$bin"): ok in $((SECONDS - start))s"
 	else
 		rc=$?
@@ -30,8 +31,14 @@ while IFS=$'\t' read -r bin pkgdir; do
 		failed+=("$(basename "$bin")")
 	fi
 done <"$dir/tests"
+# top-level tests only, as go test counts them
+passed=$(grep -c '^--- PASS' "$out" || true)
+failedn=$(grep -c '^--- FAIL' "$out" || true)
+rm -f "$out"
 if [[ "${#failed[@]}" -gt 0 ]]; then
 	echo "== failed: ${failed[*]}"
+	echo "zfs: $passed passed, $((failedn > 0 ? failedn : 1)) failed"
 	exit 1
 fi
 echo "== all passed"
+echo "zfs: $passed passed, 0 failed"
