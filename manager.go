@@ -2,12 +2,15 @@ package ditto
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -102,6 +105,13 @@ func (m *Manager) openStorage(ctx context.Context) (storage.Storage, error) {
 	c := m.Config
 	switch c.Backend {
 	case "zfs":
+		if c.Image != "" {
+			// the embedded file-backed pool: imported again on demand
+			pool, _, _ := strings.Cut(c.Dataset, "/")
+			if err := zfs.CreateFilePool(ctx, pool, c.Image, c.ImageSize); err != nil {
+				return nil, err
+			}
+		}
 		return zfs.Open(c.Dataset, m.Home.ZFSMountBase(), m.pgUser.GID)
 	default:
 		if c.Image != "" {
@@ -130,19 +140,20 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Backend == "btrfs" && cfg.PoolPath == "" {
+	embedded := cfg.PoolPath == "" && cfg.Dataset == ""
+	switch {
+	case embedded && cfg.Backend == "btrfs":
 		cfg.Image, cfg.PoolPath = h.PoolImage(), h.PoolMount()
-		if cfg.ImageSize == 0 {
-			cfg.ImageSize = 20 << 30
-		}
+	case embedded && cfg.Backend == "zfs":
+		cfg.Image, cfg.Dataset = h.path("zfs-pool.img"), h.zfsPoolName()+"/ditto"
 	}
-	if cfg.Backend == "zfs" && cfg.Dataset == "" {
-		return nil, errors.New("ditto init --backend zfs needs --dataset POOL/PATH (an existing pool)")
+	if embedded && cfg.ImageSize == 0 {
+		cfg.ImageSize = 20 << 30
 	}
 	if err := os.MkdirAll(h.Dir, 0o710); err != nil {
 		return nil, permissionError(h.Dir, err)
 	}
-	if cfg.Image != "" {
+	if cfg.Image != "" && cfg.Backend == "btrfs" {
 		log.Info("creating the embedded pool image", "image", cfg.Image, "size", HumanBytes(uint64(cfg.ImageSize)))
 		if err := btrfs.CreateImage(ctx, cfg.Image, cfg.ImageSize); err != nil {
 			return nil, err
@@ -172,6 +183,16 @@ func sameChoice(old, req Config, h Home) error {
 	}
 	return fmt.Errorf("%s is already initialised (backend %s, pool %s): to change pools, destroy the copies and remove %s first, or use another --home",
 		h.Dir, old.Backend, old.PoolPath+old.Dataset, h.configFile())
+}
+
+// zfsPoolName names the embedded ZFS pool: pool names are machine-wide, so
+// a home other than the default one gets its own.
+func (h Home) zfsPoolName() string {
+	if filepath.Clean(h.Dir) == DefaultHome {
+		return "ditto"
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(h.Dir)))
+	return "ditto-" + hex.EncodeToString(sum[:4])
 }
 
 func currentUserName() string {

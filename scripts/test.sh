@@ -20,7 +20,7 @@ done
 # (reseed, isolation, run and exit codes, reset, TTL, gc after kill -9,
 # parallel copies, clean copy logs), its errors (a failed reseed keeps the
 # old golden) and the reliability suite's crash points.
-zfs_e2e='^Test(Copies|ErrorsTellWhatToDo|CrashPoints|DoctorWithPool)$'
+zfs_e2e='^Test(Copies|ErrorsTellWhatToDo|CrashPoints|DoctorWithPool|EmbeddedZFSPool)$'
 
 cd "$(dirname "$0")/.."
 scripts/install.sh --no-link

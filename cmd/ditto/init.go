@@ -12,13 +12,17 @@ func initCommand() *cli.Command {
 		Usage: "create the pool and state directory (once per machine)",
 		Description: `Without --path or --dataset, ditto creates the embedded default: a sparse
 Btrfs image file (--size, default 20G) in the state directory, loop-mounted at
-<home>/pool and re-mounted on demand after a reboot. Running init again is
-harmless. The choices are kept in <home>/config.json for every other command.
+<home>/pool and re-mounted on demand after a reboot. With --backend zfs and no
+--dataset, the embedded default is a ZFS pool on a sparse file in the state
+directory (for machines with the ZFS module but no spare disk), imported again
+on demand. Running init again is harmless. The choices are kept in
+<home>/config.json for every other command.
 
 Examples:
    sudo ditto init
    sudo ditto init --backend btrfs --path /mnt/btrfs/ditto
-   sudo ditto init --backend zfs --dataset tank/ditto --port-range 7000-7999`,
+   sudo ditto init --backend zfs --dataset tank/ditto --port-range 7000-7999
+   sudo ditto init --backend zfs --size 100G`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Value: "btrfs", Usage: "btrfs or zfs"},
 			&cli.StringFlag{Name: "path", Usage: "a `DIR` on an existing Btrfs filesystem (default: the embedded image)"},

@@ -63,3 +63,55 @@ func TestInitRejectsNonBtrfsPath(t *testing.T) {
 		t.Fatal("a failed init wrote a config")
 	}
 }
+
+// TestEmbeddedZFSPool checks `ditto init --backend zfs` without a dataset:
+// a pool on a sparse file in the state directory, imported again on demand
+// (here: after a zpool export, as after a reboot). It needs ZFS, so it runs
+// in the ZFS test VM (DITTO_TEST_ZFS_POOL is set there).
+func TestEmbeddedZFSPool(t *testing.T) {
+	if os.Getenv("DITTO_TEST_ZFS_POOL") == "" {
+		t.Skip("needs OpenZFS: runs in the ZFS test VM (scripts/test-zfs.sh)")
+	}
+	requireRoot(t)
+	f := &fixture{t: t, home: shortTempDir(t)}
+	t.Cleanup(func() {
+		f.teardown()
+		for _, pool := range zpoolsOn(f.home) {
+			exec.Command("zpool", "destroy", "-f", pool).Run()
+		}
+	})
+	f.must("init", "--backend", "zfs", "--size", "2G", "--min-free", "100M")
+	pools := zpoolsOn(f.home)
+	if len(pools) != 1 {
+		t.Fatalf("want one pool on a file in the home, found %v", pools)
+	}
+	f.pool = pools[0]
+	f.must("init", "--backend", "zfs") // idempotent
+	if out, err := exec.Command("zpool", "export", pools[0]).CombinedOutput(); err != nil {
+		t.Fatalf("zpool export: %v %s", err, out)
+	}
+	f.must("reseed", "--dump", sampleSQL(t)) // imports it again
+	c := f.create()
+	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
+		t.Fatalf("customers in a copy: %s", got)
+	}
+	f.must("copy", "destroy", c.ID)
+}
+
+// zpoolsOn lists the imported pools whose vdev is a file below dir.
+func zpoolsOn(dir string) []string {
+	out, _ := exec.Command("zpool", "list", "-H", "-v", "-P", "-o", "name").Output()
+	var pools []string
+	var current string
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 0:
+		case !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, " "):
+			current = fields[0]
+		case strings.HasPrefix(fields[0], dir+"/"):
+			pools = append(pools, current)
+		}
+	}
+	return pools
+}
