@@ -18,9 +18,9 @@ done
 
 # The end-to-end tests that also run on ZFS: the backbone's behaviours
 # (reseed, isolation, run and exit codes, reset, TTL, gc after kill -9,
-# parallel copies, clean copy logs), its errors (a failed reseed keeps the
-# old golden) and the reliability suite's crash points.
-zfs_e2e='^Test(Copies|ErrorsTellWhatToDo|CrashPoints|DoctorWithPool|EmbeddedZFSPool)$'
+# parallel copies, clean copy logs), a failed or interrupted reseed keeping
+# the old golden, and the reliability suite's crash points and dead servers.
+zfs_e2e='^Test(Copies|CrashPoints|InterruptedReseed|DeadCopyServer|DoctorWithPool|EmbeddedZFSPool)$'
 
 cd "$(dirname "$0")/.."
 scripts/install.sh --no-link

@@ -102,7 +102,7 @@ func TestMaskedReseed(t *testing.T) {
 	})
 
 	t.Run("refusals", func(t *testing.T) {
-		record(t, "bad input", "rules without key, invalid YAML, rules naming missing columns, a sensitive column left unmasked, dumps with INSERT rows (plain, custom)", 6)
+		record(t, "bad input", "rules without key, invalid YAML, rules naming missing columns, a sensitive column left unmasked, dumps with INSERT rows (plain, custom), a unique key broken by masking", 7)
 		f := f.with(t)
 		before := f.goldenJSON()
 		f.fails("DITTO_MASK_KEY", "DITTO_MASK_KEY=", "reseed", "--dump", custom, "--rules", rules)
@@ -129,6 +129,12 @@ func TestMaskedReseed(t *testing.T) {
 			t.Fatalf("a refused reseed changed the golden")
 		}
 		assertTmpEmpty(t, f)
+		collide := filepath.Join(dir, "collide.yaml")
+		os.WriteFile(collide, []byte(strings.Replace(piiRules, "    email: email\n", "    email: {transform: const, value: \"same@example.com\"}\n", 1)), 0o600)
+		r = f.fails("customer_email_key", key, "reseed", "--dump", custom, "--rules", collide)
+		if !strings.Contains(r.stderr, "customer") || !strings.Contains(r.stderr, "email") {
+			t.Fatalf("a unique key broken by masking should name the table and column: %s", r.stderr)
+		}
 		f.must(key, "reseed", "--dump", custom, "--rules", unmasked, "--allow-unmasked", "--database", "pii")
 	})
 
