@@ -207,3 +207,16 @@ func BenchmarkScramVerifier(b *testing.B) {
 		}
 	}
 }
+
+func TestRestoreStep(t *testing.T) {
+	for line, want := range map[string]string{
+		`pg_restore: processing data for table "public.orders"`:                          `processing data for table "public.orders"`,
+		`pg_restore: pg_restore: processing data for table "public.orders"`:              `processing data for table "public.orders"`,
+		`pg_restore: creating INDEX "public.i"pg_restore: processing data for table "x"`: `creating INDEX "public.i"`,
+		`pg_restore: connecting to database for restore`:                                 ``,
+	} {
+		if got, _ := restoreStep(line); got != want {
+			t.Errorf("restoreStep(%q) = %q, want %q", line, got, want)
+		}
+	}
+}

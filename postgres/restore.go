@@ -163,6 +163,25 @@ func archiveItems(ctx context.Context, o RestoreOptions) int64 {
 	return n
 }
 
+// restoreStep finds the step a pg_restore --verbose line reports, and
+// whether it is a table's data.
+func restoreStep(line string) (step string, table bool) {
+	first := -1
+	for _, prefix := range []string{"processing data for table ", "creating ", "executing "} {
+		if i := strings.Index(line, prefix); i >= 0 && (first < 0 || i < first) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return "", false
+	}
+	step = line[first:]
+	if j := strings.Index(step, "pg_restore: "); j > 0 {
+		step = step[:j] // the next message, written into the same line
+	}
+	return step, strings.HasPrefix(step, "processing data for table ")
+}
+
 // restoreArchive runs pg_restore into the database, with extra arguments
 // such as --section=pre-data.
 func restoreArchive(ctx context.Context, o RestoreOptions, extra ...string) error {
@@ -178,10 +197,11 @@ func restoreArchive(ctx context.Context, o RestoreOptions, extra ...string) erro
 	seen := map[string]bool{}
 	tail, err := runTool(cmd, func(line string) {
 		// Each entry of pg_restore -l shows as one such step; with --jobs
-		// some are printed twice, so count each step once.
-		step := strings.TrimPrefix(line, "pg_restore: ")
-		table := strings.HasPrefix(step, "processing data for table ")
-		if (table || strings.HasPrefix(step, "creating ") || strings.HasPrefix(step, "executing ")) && !seen[step] {
+		// some are printed twice, so count each step once. Parallel
+		// workers share stderr and a message may come in several writes,
+		// so a step can sit anywhere in a line.
+		step, table := restoreStep(line)
+		if step != "" && !seen[step] {
 			seen[step] = true
 			p.n.Add(1)
 			p.at(step, table)
