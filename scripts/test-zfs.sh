@@ -75,6 +75,8 @@ done
 echo "test-zfs: compiled ${#pkgs[@]} package(s) in $((SECONDS - start))s" >&2
 cp "$here/lib/zfs-vm-gotest.sh" "$bindir/run.sh"
 rc=0
-"$here/zfs-vm-test.sh" "${vm_opts[@]}" --share "$bindir" --cwd "$repo" -- \
+# The VM sees the host's root read-only but has /tmp and /var/tmp of its
+# own: share the tree explicitly, so a clone under /tmp (as in CI) is there.
+"$here/zfs-vm-test.sh" "${vm_opts[@]}" --share "$bindir" --share "$repo" --cwd "$repo" -- \
 	bash "$bindir/run.sh" "$bindir" "${flags[@]}" || rc=$?
 exit "$rc"
