@@ -6,26 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/dittodb/ditto/internal/testbtrfs"
 )
 
 // TestEmbeddedPool checks the default `ditto init`: a sparse Btrfs image in
 // the state directory, loop-mounted at <home>/pool, re-mounted on demand
 // after a reboot (here: an umount), and init being idempotent.
 func TestEmbeddedPool(t *testing.T) {
-	testbtrfs.Require(t)
-	f := &fixture{t: t, home: shortTempDir(t)}
-	img, mnt := filepath.Join(f.home, "pool.img"), filepath.Join(f.home, "pool")
-	t.Cleanup(func() {
-		exec.Command("umount", mnt).Run()
-		if out := testbtrfs.WaitDetached(t, img); out != "" {
-			t.Errorf("loop device left: %s", out)
-		}
-	})
-	t.Cleanup(f.teardown)
-	f.must("init", "--size", "1G", "--min-free", "100M")
-	f.pool = mnt
+	f := embeddedFixture(t)
+	img := filepath.Join(f.home, "pool.img")
 	info, err := os.Stat(img)
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +31,7 @@ func TestEmbeddedPool(t *testing.T) {
 	f.must("init") // idempotent
 	f.fails("already initialised", "init", "--path", "/somewhere/else")
 
-	if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-		t.Fatalf("umount: %v %s", err, out)
-	}
+	f.unmountPool()
 	f.must("reseed", "--dump", sampleSQL(t)) // re-mounts on demand
 	c := f.create()
 	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
