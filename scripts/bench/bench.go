@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// bench holds one run's set-up: the PostgreSQL tools, a private work
+// folder (sockets, logs, dumps, source clusters) and one ditto state
+// directory per golden size, all on one pool, so that copies of every size
+// can be measured side by side (interleaved) under the same machine load.
+type bench struct {
+	o     options
+	pg    pgTools
+	work  string
+	dumps string
+	homes []*home
+
+	mu      sync.Mutex
+	servers map[*server]bool // servers to stop on clean-up
+}
+
+// home is one ditto state directory and its pool folder or dataset.
+type home struct {
+	dir  string
+	own  bool // the benchmark ran `ditto init` on it, so it removes it
+	cfg  dittoConfig
+	pool pool
+}
+
+// dittoConfig is the part of <home>/config.json the benchmark reads.
+type dittoConfig struct {
+	Backend  string `json:"backend"`
+	PoolPath string `json:"pool_path"`
+	Image    string `json:"image"`
+	Dataset  string `json:"dataset"`
+	PGUser   string `json:"pg_user"`
+	Role     string `json:"role"`
+}
+
+func newBench(o options) (*bench, error) {
+	if _, err := os.Stat(o.ditto); err != nil {
+		return nil, fmt.Errorf("ditto binary: %w", err)
+	}
+	work, err := os.MkdirTemp("", "ditto-bench-")
+	if err != nil {
+		return nil, err
+	}
+	// postgres (another user) reaches its sockets and data folders below
+	if err := os.Chmod(work, 0o711); err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, work: work, servers: map[*server]bool{}}
+	b.dumps = o.dumps
+	if b.dumps == "" {
+		b.dumps = filepath.Join(work, "dumps")
+	}
+	return b, os.MkdirAll(b.dumps, 0o700)
+}
+
+// setup makes (or, with --current, opens) the first state directory and
+// its pool: the embedded image, the --path folder or the --dataset.
+func (b *bench) setup(ctx context.Context) error {
+	h := &home{dir: b.o.home}
+	if h.dir == "" {
+		d, err := os.MkdirTemp("/var/lib", "ditto-benchrun-")
+		if err != nil {
+			return err
+		}
+		h.dir = d
+	}
+	b.homes = append(b.homes, h)
+	if _, err := os.Stat(filepath.Join(h.dir, "config.json")); err != nil {
+		if b.o.current {
+			return fmt.Errorf("--current: %s is not a ditto state directory", h.dir)
+		}
+		args := []string{"--backend", b.o.backend}
+		switch {
+		case b.o.backend == "zfs":
+			if _, err := output(ctx, "zfs", "list", "-H", "-o", "name", b.o.dataset); err == nil {
+				return fmt.Errorf("--dataset %s exists: give a new dataset (the benchmark destroys it afterwards)", b.o.dataset)
+			}
+			args = append(args, "--dataset", b.o.dataset)
+		case b.o.path != "":
+			if err := emptyDir(b.o.path); err != nil {
+				return err
+			}
+			args = append(args, "--path", b.o.path)
+		default:
+			args = append(args, "--size", b.o.size)
+		}
+		if err := b.initHome(ctx, h, args...); err != nil {
+			return err
+		}
+	}
+	return b.openHome(ctx, h)
+}
+
+// addHome makes the state directory for the n-th golden size (n > 0),
+// with its pool folder or dataset inside the first one's pool.
+func (b *bench) addHome(ctx context.Context, n int) (*home, error) {
+	first := b.homes[0]
+	h := &home{dir: fmt.Sprintf("%s-%d", first.dir, n)}
+	if err := os.Mkdir(h.dir, 0o700); err != nil {
+		return nil, err
+	}
+	b.homes = append(b.homes, h)
+	args := []string{"--backend", first.cfg.Backend}
+	if first.cfg.Backend == "zfs" {
+		args = append(args, "--dataset", fmt.Sprintf("%s/size%d", first.cfg.Dataset, n))
+	} else {
+		args = append(args, "--path", filepath.Join(first.cfg.PoolPath, fmt.Sprintf("size%d", n)))
+	}
+	if err := b.initHome(ctx, h, args...); err != nil {
+		return nil, err
+	}
+	return h, b.openHome(ctx, h)
+}
+
+func (b *bench) initHome(ctx context.Context, h *home, args ...string) error {
+	h.own = true
+	logf("ditto init in %s (%s)", h.dir, strings.Join(args, " "))
+	_, _, err := b.ditto(ctx, h, false, append([]string{"init"}, args...)...)
+	return err
+}
+
+// openHome reads the home's configuration and makes its pool object.
+func (b *bench) openHome(ctx context.Context, h *home) error {
+	raw, err := os.ReadFile(filepath.Join(h.dir, "config.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &h.cfg); err != nil {
+		return fmt.Errorf("%s/config.json: %w", h.dir, err)
+	}
+	if b.pg.dir == "" {
+		if b.pg, err = findPG(b.o.pgBin, h.cfg.PGUser); err != nil {
+			return err
+		}
+	}
+	switch h.cfg.Backend {
+	case "zfs":
+		h.pool, err = newZFSPool(ctx, h.cfg.Dataset, b.work, b.pg.gid)
+	default:
+		h.pool = &btrfsPool{dir: h.cfg.PoolPath, image: h.cfg.Image, gid: b.pg.gid}
+	}
+	return err
+}
+
+// emptyDir accepts a folder that does not exist yet or is empty: the
+// benchmark removes everything in it afterwards.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("--path %s is not empty: give a new folder on the Btrfs filesystem (the benchmark removes what it makes there)", dir)
+}
+
+// cleanup destroys every copy, the benchmark's own servers and volumes,
+// and, unless --keep, the state directories and the pool it made: the
+// later homes first, since their pools live inside the first one's.
+func (b *bench) cleanup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var errs []error
+	b.mu.Lock()
+	for s := range b.servers {
+		errs = append(errs, s.stop())
+	}
+	b.mu.Unlock()
+	for i := len(b.homes) - 1; i >= 0; i-- {
+		h := b.homes[i]
+		if h.pool != nil {
+			errs = append(errs, b.destroyAllCopies(ctx, h), h.pool.dropScratch(ctx), h.pool.cleanup(ctx))
+		}
+		if h.own && !b.o.keep {
+			errs = append(errs, b.removeHome(ctx, h))
+		} else {
+			logf("kept the state directory %s", h.dir)
+		}
+	}
+	errs = append(errs, os.RemoveAll(b.work))
+	return errors.Join(errs...)
+}
+
+func (b *bench) destroyAllCopies(ctx context.Context, h *home) error {
+	out, _, err := b.ditto(ctx, h, false, "copy", "list", "--format", "json")
+	if err != nil {
+		return err
+	}
+	var copies []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(out, &copies); err != nil {
+		return err
+	}
+	if len(copies) == 0 {
+		return nil
+	}
+	args := []string{"copy", "destroy"}
+	for _, c := range copies {
+		args = append(args, c.ID)
+	}
+	_, _, err = b.ditto(ctx, h, false, args...)
+	return err
+}
+
+// removeHome removes what `ditto init` made: the goldens (then the pool:
+// the image's mount, the --path folder's volumes, the ZFS dataset) and the
+// state directory.
+func (b *bench) removeHome(ctx context.Context, h *home) error {
+	var errs []error
+	switch h.cfg.Backend {
+	case "zfs":
+		if h.cfg.Dataset != "" {
+			if _, err := output(ctx, "zfs", "destroy", "-r", h.cfg.Dataset); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	case "btrfs":
+		if h.cfg.Image != "" {
+			if _, err := output(ctx, "umount", h.cfg.PoolPath); err != nil {
+				errs = append(errs, err)
+			}
+		} else if h.cfg.PoolPath != "" {
+			for _, kind := range []string{"copies", "golden", "building"} {
+				vols, _ := filepath.Glob(filepath.Join(h.cfg.PoolPath, kind, "*"))
+				for _, v := range vols {
+					errs = append(errs, deleteSubvol(ctx, v))
+				}
+				errs = append(errs, os.Remove(filepath.Join(h.cfg.PoolPath, kind)))
+			}
+			errs = append(errs, os.Remove(h.cfg.PoolPath))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w; the state directory %s is kept", err, h.dir)
+	}
+	logf("removed the state directory %s and its pool", h.dir)
+	return os.RemoveAll(h.dir)
+}
+
+// ditto runs the ditto binary on home h; debug adds DITTO_LOG_LEVEL=debug
+// (the phase timings of copy create).
+func (b *bench) ditto(ctx context.Context, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
+	return b.dittoBin(ctx, b.o.ditto, h, debug, args...)
+}
+
+// dittoBin is ditto with another ditto binary (--compare).
+func (b *bench) dittoBin(ctx context.Context, bin string, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
+	cmd := b.dittoCmd(ctx, bin, h, debug, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("ditto %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(tail(e.String(), 8)))
+	}
+	return o.Bytes(), e.Bytes(), err
+}
+
+func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, debug bool, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	env := []string{"DITTO_HOME=" + h.dir}
+	if debug {
+		env = append(env, "DITTO_LOG_LEVEL=debug")
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DITTO_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	return cmd
+}
+
+// track registers a server for clean-up; untrack after stopping it.
+func (b *bench) track(s *server) {
+	b.mu.Lock()
+	b.servers[s] = true
+	b.mu.Unlock()
+}
+
+func (b *bench) untrack(s *server) {
+	b.mu.Lock()
+	delete(b.servers, s)
+	b.mu.Unlock()
+}
+
+// logLines reads ditto's hclog lines on stderr ("... [DEBUG] ditto: copy
+// server up: id=... took=12ms") into message -> key -> value. A message
+// logged twice keeps the values of both lines (the later wins).
+var kvRE = regexp.MustCompile(`([A-Za-z_+]+)=("[^"]*"|\S+)`)
+
+func logLines(stderr []byte) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, line := range strings.Split(string(stderr), "\n") {
+		_, rest, ok := strings.Cut(line, "ditto: ")
+		if !ok {
+			continue
+		}
+		msg, kvs, ok := strings.Cut(rest, ": ")
+		if !ok {
+			continue
+		}
+		if out[msg] == nil {
+			out[msg] = map[string]string{}
+		}
+		for _, m := range kvRE.FindAllStringSubmatch(kvs, -1) {
+			out[msg][m[1]] = strings.Trim(m[2], `"`)
+		}
+	}
+	return out
+}
+
+// logMS is the duration key of message msg in milliseconds; with msg ""
+// it is key of whichever message has it. -1 when absent.
+func logMS(lines map[string]map[string]string, msg, key string) float64 {
+	var v string
+	if msg != "" {
+		v = lines[msg][key]
+	} else {
+		for _, kv := range lines {
+			if x, ok := kv[key]; ok {
+				v = x
+			}
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return ms(d)
+}

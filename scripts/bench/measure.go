@@ -1,0 +1,738 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// measureAll builds the goldens (or takes --current's), then measures
+// copy create, the floor and copy destroy interleaved across sizes, and
+// then each size's idle cost, concurrent creates and alternatives.
+func (b *bench) measureAll(ctx context.Context, r *results) error {
+	if b.o.current {
+		s, err := b.currentSize(ctx)
+		if err != nil {
+			return err
+		}
+		r.Sizes = append(r.Sizes, s)
+	} else {
+		for i, scale := range b.o.scales {
+			s, err := b.buildSize(ctx, i, scale)
+			if s != nil {
+				r.Sizes = append(r.Sizes, s)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range r.Sizes {
+		if err := b.goldenInfo(ctx, s); err != nil {
+			return err
+		}
+		// writeback of the restores must not land in the timed runs
+		if err := s.h.pool.sync(ctx); err != nil {
+			return err
+		}
+	}
+	if err := b.createRuns(ctx, r.Sizes); err != nil {
+		return err
+	}
+	for _, s := range r.Sizes {
+		if !b.o.skip["idle"] {
+			if err := b.idleCost(ctx, s); err != nil {
+				return err
+			}
+		}
+		if !b.o.skip["concurrent"] {
+			if err := b.concurrentCreates(ctx, s); err != nil {
+				return err
+			}
+		}
+		if !b.o.skip["alternatives"] {
+			if err := b.alternatives(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// buildSize makes the n-th golden from pgbench data of the given scale in
+// its own state directory, timing reseed against a plain restore.
+func (b *bench) buildSize(ctx context.Context, n, scale int) (*sizeResult, error) {
+	s := &sizeResult{Scale: scale}
+	var err error
+	if s.dump, err = b.pgbenchDump(ctx, scale, s); err != nil {
+		return nil, err
+	}
+	s.h = b.homes[0]
+	if n > 0 {
+		if s.h, err = b.addHome(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.reseed(ctx, s); err != nil {
+		return nil, err
+	}
+	if !b.o.skip["plain"] {
+		if err := b.plainRestore(ctx, s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// currentSize is the golden already current in --home.
+func (b *bench) currentSize(ctx context.Context) (*sizeResult, error) {
+	h := b.homes[0]
+	out, _, err := b.ditto(ctx, h, false, "status", "--format", "json")
+	if err != nil {
+		return nil, err
+	}
+	var st struct {
+		Golden *struct {
+			Generation string `json:"generation"`
+		} `json:"golden"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || st.Golden == nil {
+		return nil, fmt.Errorf("no current golden in %s (run ditto reseed): %v", h.dir, err)
+	}
+	return &sizeResult{Generation: st.Golden.Generation, h: h}, nil
+}
+
+// goldenInfo reads the golden's metadata (database, role, size).
+func (b *bench) goldenInfo(ctx context.Context, s *sizeResult) error {
+	dir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	if err != nil {
+		return err
+	}
+	var meta struct {
+		Database string `json:"database"`
+		Role     string `json:"role"`
+		Bytes    int64  `json:"bytes"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "ditto-golden.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return err
+	}
+	s.database, s.role, s.GoldenBytes = meta.Database, meta.Role, meta.Bytes
+	if s.DatabaseBytes == 0 {
+		s.DatabaseBytes = b.databaseSize(ctx, s)
+	}
+	s.Label = humanBytes(s.DatabaseBytes)
+	if s.Scale > 0 {
+		s.Label += fmt.Sprintf(" (scale %d)", s.Scale)
+	}
+	return nil
+}
+
+// pgbenchDump makes (or reuses from --dumps) a pg_dump -Fc of a pgbench
+// database of the given scale, generated in a throw-away cluster.
+func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (string, error) {
+	dump := filepath.Join(b.dumps, fmt.Sprintf("pgbench-s%d.dump", scale))
+	sizeFile := dump + ".dbsize"
+	if raw, err := os.ReadFile(sizeFile); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); err == nil {
+			if fi, err := os.Stat(dump); err == nil {
+				logf("scale %d: reusing %s", scale, dump)
+				s.DatabaseBytes, s.DumpBytes = n, fi.Size()
+				return dump, nil
+			}
+		}
+	}
+	t0 := time.Now()
+	src := filepath.Join(b.work, fmt.Sprintf("src-%d", scale))
+	defer os.RemoveAll(src)
+	srv, err := b.plainServer(ctx, src, "postgres")
+	if err != nil {
+		return "", err
+	}
+	defer b.stopServer(srv)
+	logf("scale %d: generating pgbench data", scale)
+	conn, err := srv.waitReady(ctx, "postgres", "postgres", 10*time.Millisecond)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE bench"); err != nil {
+		return "", err
+	}
+	connArgs := []string{"-h", srv.sock, "-p", strconv.Itoa(srv.port), "-U", "postgres"}
+	if _, err := output(ctx, b.pg.path("pgbench"), append(append([]string{"-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(scale)}, connArgs...), "bench")...); err != nil {
+		return "", err
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_database_size('bench')").Scan(&s.DatabaseBytes); err != nil {
+		return "", err
+	}
+	logf("scale %d: %s of data; pg_dump -Fc", scale, humanBytes(s.DatabaseBytes))
+	if _, err := output(ctx, b.pg.path("pg_dump"), append(append([]string{"-Fc", "-f", dump + ".partial"}, connArgs...), "bench")...); err != nil {
+		return "", err
+	}
+	if err := os.Rename(dump+".partial", dump); err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(dump)
+	if err != nil {
+		return "", err
+	}
+	s.DumpBytes = fi.Size()
+	logf("scale %d: dump of %s made in %s", scale, humanBytes(s.DumpBytes), time.Since(t0).Round(time.Second))
+	return dump, os.WriteFile(sizeFile, []byte(strconv.FormatInt(s.DatabaseBytes, 10)), 0o600)
+}
+
+// plainServer makes a fresh cluster in dir/pgdata (superuser role) and
+// starts it with the settings ditto's reseed restores with.
+func (b *bench) plainServer(ctx context.Context, dir, role string) (*server, error) {
+	pgdata := filepath.Join(dir, "pgdata")
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, err
+	}
+	if err := b.pg.initdb(ctx, pgdata, role); err != nil {
+		return nil, err
+	}
+	port, err := freePort(7400)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := b.pg.start(pgdata, filepath.Join(b.work, "sock-plain"), port, restoreSettings, filepath.Join(b.work, "plain.log"))
+	if err != nil {
+		return nil, err
+	}
+	b.track(srv)
+	return srv, nil
+}
+
+func (b *bench) stopServer(s *server) {
+	if err := s.stop(); err != nil {
+		logf("%v", err)
+	}
+	b.untrack(s)
+}
+
+// reseed times `ditto reseed --dump` and reads its phases from its log.
+func (b *bench) reseed(ctx context.Context, s *sizeResult) error {
+	if err := s.h.pool.sync(ctx); err != nil {
+		return err
+	}
+	logf("%s: ditto reseed --jobs %d", humanBytes(s.DatabaseBytes), b.o.jobs)
+	t0 := time.Now()
+	out, stderr, err := b.ditto(ctx, s.h, false, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
+	if err != nil {
+		return err
+	}
+	r := &reseedResult{Total: ms(time.Since(t0))}
+	l := logLines(stderr)
+	r.InitDB = logMS(l, "initdb done", "took")
+	r.Restore = logMS(l, "restore done", "took")
+	r.AnalyzeCheckpoint = logMS(l, "analyze and checkpoint done", "took")
+	r.Inside = logMS(l, "golden ready", "took")
+	if r.InitDB >= 0 && r.Restore >= 0 && r.AnalyzeCheckpoint >= 0 && r.Inside >= 0 {
+		r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
+	}
+	s.Reseed = r
+	lines := strings.Fields(string(out))
+	if len(lines) == 0 {
+		return fmt.Errorf("ditto reseed printed no generation")
+	}
+	s.Generation = lines[len(lines)-1]
+	logf("%s: reseed took %s", humanBytes(s.DatabaseBytes), fmtMS(r.Total))
+	return nil
+}
+
+// plainRestore is what a user would do without ditto: initdb, start, and
+// pg_restore --jobs into a fresh cluster on the same pool, with the same
+// server settings ditto restores with.
+func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
+	if err := s.h.pool.sync(ctx); err != nil {
+		return err
+	}
+	dir, err := s.h.pool.scratch(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.h.pool.dropScratch(context.Background())
+	logf("%s: plain initdb + pg_restore --jobs %d", humanBytes(s.DatabaseBytes), b.o.jobs)
+	p := &plainResult{}
+	t0 := time.Now()
+	srv, err := b.plainServer(ctx, dir, "postgres")
+	if err != nil {
+		return err
+	}
+	defer b.stopServer(srv)
+	conn, err := srv.waitReady(ctx, "postgres", "postgres", time.Millisecond)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE bench TEMPLATE template0 ENCODING 'UTF8'")
+	conn.Close(context.Background())
+	if err != nil {
+		return err
+	}
+	p.InitStart = ms(time.Since(t0))
+	t1 := time.Now()
+	if _, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-h", srv.sock,
+		"-p", strconv.Itoa(srv.port), "-U", "postgres", "-d", "bench", s.dump); err != nil {
+		return err
+	}
+	p.Restore = ms(time.Since(t1))
+	p.Total = ms(time.Since(t0))
+	s.Plain = p
+	logf("%s: plain restore took %s", humanBytes(s.DatabaseBytes), fmtMS(p.Total))
+	return nil
+}
+
+// databaseSize asks a copy for pg_database_size (for --current).
+func (b *bench) databaseSize(ctx context.Context, s *sizeResult) int64 {
+	c, err := b.createCopy(ctx, s.h)
+	if err != nil {
+		return 0
+	}
+	defer b.destroyCopy(ctx, s.h, c.ID)
+	conn, err := pgx.Connect(ctx, c.URL)
+	if err != nil {
+		return 0
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	_ = conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+	return n
+}
+
+// createRuns interleaves floor runs and ditto copy create runs (each
+// followed by a timed copy destroy) across all sizes, after one warm-up of
+// each, so that every size sees the same machine load. Round i starts at
+// size i mod n, so no size always comes first.
+func (b *bench) createRuns(ctx context.Context, sizes []*sizeResult) error {
+	if b.o.skip["floor"] && b.o.skip["create"] {
+		return nil
+	}
+	n := len(sizes)
+	logf("%d floor runs and %d copy create + destroy runs for each of %d sizes, interleaved", b.o.runs, b.o.runs, n)
+	floors := make([][]floorSample, n)
+	creates := make([][]createSample, n)
+	destroys := make([][]float64, n)
+	ccreates := make([][]createSample, n) // --compare
+	cdestroys := make([][]float64, n)
+	for _, s := range sizes {
+		s.LoadBefore = loadAvg()
+	}
+	for i := -1; i < b.o.runs; i++ { // i == -1: warm-up, not counted
+		for j := 0; j < n; j++ {
+			k := (max(i, 0) + j) % n
+			s := sizes[k]
+			if !b.o.skip["floor"] {
+				f, err := b.floorOnce(ctx, s, i+1)
+				if err != nil {
+					return fmt.Errorf("floor: %w", err)
+				}
+				if i < 0 {
+					s.WarmupFloor = f.Total
+				} else {
+					floors[k] = append(floors[k], f)
+				}
+				pause(ctx, b.o.settle)
+			}
+			if b.o.skip["create"] {
+				continue
+			}
+			c, d, err := b.createDestroy(ctx, b.o.ditto, s)
+			if err != nil {
+				return err
+			}
+			if i < 0 {
+				s.WarmupCreate = c.Total
+			} else {
+				creates[k], destroys[k] = append(creates[k], c), append(destroys[k], d)
+			}
+			if b.o.compare != "" {
+				c, d, err := b.createDestroy(ctx, b.o.compare, s)
+				if err != nil {
+					return fmt.Errorf("--compare %s: %w", b.o.compare, err)
+				}
+				if i >= 0 {
+					ccreates[k], cdestroys[k] = append(ccreates[k], c), append(cdestroys[k], d)
+				}
+			}
+		}
+	}
+	for k, s := range sizes {
+		s.LoadAfter = loadAvg()
+		s.Floor = summarizeFloor(floors[k])
+		s.Create = summarizeCreate(creates[k])
+		s.Destroy = summarize(destroys[k])
+		if b.o.compare != "" {
+			s.Compare = &compareResult{Create: summarizeCreate(ccreates[k]), Destroy: summarize(cdestroys[k])}
+		}
+		if !b.o.skip["floor"] && s.h.cfg.Backend == "btrfs" {
+			if err := b.snapshotCLI(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createDestroy is one timed copy create (until its first query) and the
+// timed destroy of that copy, with the ditto binary bin.
+func (b *bench) createDestroy(ctx context.Context, bin string, s *sizeResult) (createSample, float64, error) {
+	c, err := b.createCopyBin(ctx, bin, s.h)
+	if err != nil {
+		return c, 0, err
+	}
+	pause(ctx, b.o.settle)
+	t0 := time.Now()
+	if err := b.destroyCopyBin(ctx, bin, s.h, c.ID); err != nil {
+		return c, 0, err
+	}
+	d := ms(time.Since(t0))
+	pause(ctx, b.o.settle)
+	return c, d, nil
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// floorOnce is the floor: a bare clone of the golden, a bare postgres
+// started on it, polled over its Unix socket until a connection is
+// accepted, and SELECT 1. No ditto code runs.
+func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSample, error) {
+	var f floorSample
+	name := fmt.Sprintf("floor-%d", i)
+	port, err := freePort(7433)
+	if err != nil {
+		return f, err
+	}
+	sock := filepath.Join(b.work, name)
+	t0 := time.Now()
+	dir, err := s.h.pool.clone(ctx, s.Generation, name)
+	if err != nil {
+		return f, err
+	}
+	defer s.h.pool.unclone(context.Background(), name)
+	defer os.RemoveAll(sock)
+	t1 := time.Now()
+	srv, err := b.pg.start(filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
+	if err != nil {
+		return f, err
+	}
+	b.track(srv)
+	defer b.stopServer(srv)
+	if b.o.floorReady == "pidfile" {
+		if err := srv.waitPidFile(ctx, filepath.Join(dir, "pgdata"), b.o.poll); err != nil {
+			return f, err
+		}
+	}
+	conn, err := srv.waitReady(ctx, s.role, s.database, b.o.poll)
+	if err != nil {
+		return f, err
+	}
+	defer conn.Close(context.Background())
+	if err := queryOne(ctx, conn); err != nil {
+		return f, err
+	}
+	t2 := time.Now()
+	f.Total, f.Clone, f.Start, f.Attempts = ms(t2.Sub(t0)), ms(t1.Sub(t0)), ms(t2.Sub(t1)), srv.attempts
+	return f, nil
+}
+
+// snapshotCLI times `btrfs subvolume snapshot` itself (a process per
+// snapshot), next to the ioctl the floor uses.
+func (b *bench) snapshotCLI(ctx context.Context, s *sizeResult) error {
+	gdir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	if err != nil {
+		return err
+	}
+	own, err := s.h.pool.(*btrfsPool).own()
+	if err != nil {
+		return err
+	}
+	var t []float64
+	for i := 0; i < 10; i++ {
+		dst := filepath.Join(own, fmt.Sprintf("cli-%d", i))
+		t0 := time.Now()
+		if _, err := output(ctx, "btrfs", "subvolume", "snapshot", gdir, dst); err != nil {
+			return err
+		}
+		t = append(t, ms(time.Since(t0)))
+		if err := deleteSubvol(ctx, dst); err != nil {
+			return err
+		}
+	}
+	s.SnapshotCLI = summarize(t)
+	return nil
+}
+
+// createCopy times `ditto copy create` until SELECT 1 has answered on the
+// URL it printed, and reads ditto's phase timings from its debug log.
+func (b *bench) createCopy(ctx context.Context, h *home, extra ...string) (createSample, error) {
+	return b.createCopyBin(ctx, b.o.ditto, h, extra...)
+}
+
+func (b *bench) createCopyBin(ctx context.Context, bin string, h *home, extra ...string) (createSample, error) {
+	var c createSample
+	t0 := time.Now()
+	out, stderr, err := b.dittoBin(ctx, bin, h, true, append([]string{"copy", "create", "--format", "json", "--ttl", "2h"}, extra...)...)
+	if err != nil {
+		return c, err
+	}
+	tURL := time.Since(t0)
+	var j struct {
+		ID  string `json:"id"`
+		URL string `json:"database_url"`
+	}
+	if err := json.Unmarshal(out, &j); err != nil {
+		return c, fmt.Errorf("ditto copy create --format json: %w: %s", err, out)
+	}
+	c.ID, c.URL = j.ID, j.URL
+	if err := firstQuery(ctx, j.URL); err != nil {
+		return c, fmt.Errorf("first query on copy %s: %w", j.ID, err)
+	}
+	c.Total, c.URLPrinted = ms(time.Since(t0)), ms(tURL)
+	// ditto's debug log: "copy ready" took= (all of CreateCopy), "copy
+	// server up" took= (clone, record, start, ready, password) or, in
+	// older builds, clone+exec=; ready= and password= on either line.
+	l := logLines(stderr)
+	c.Took = logMS(l, "copy ready", "took")
+	c.Ready, c.Password = logMS(l, "", "ready"), logMS(l, "", "password")
+	c.Start = logMS(l, "copy server up", "took")
+	if ce := logMS(l, "", "clone+exec"); ce >= 0 && c.Ready >= 0 && c.Password >= 0 {
+		c.Start = ce + c.Ready + c.Password
+	}
+	return c, nil
+}
+
+func (b *bench) destroyCopy(ctx context.Context, h *home, id string) error {
+	return b.destroyCopyBin(ctx, b.o.ditto, h, id)
+}
+
+func (b *bench) destroyCopyBin(ctx context.Context, bin string, h *home, id string) error {
+	_, _, err := b.dittoBin(ctx, bin, h, false, "copy", "destroy", id)
+	return err
+}
+
+// idleCost creates one copy, runs its first query, lets it idle, then
+// reads the space only it holds and the memory of its processes.
+func (b *bench) idleCost(ctx context.Context, s *sizeResult) error {
+	logf("%s: cost of an idle copy", s.Label)
+	if err := s.h.pool.sync(ctx); err != nil {
+		return err
+	}
+	free0, err := s.h.pool.free(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := b.createCopy(ctx, s.h)
+	if err != nil {
+		return err
+	}
+	defer b.destroyCopy(context.Background(), s.h, c.ID)
+	pause(ctx, b.o.idleWait)
+	if err := s.h.pool.sync(ctx); err != nil {
+		return err
+	}
+	r := &idleResult{}
+	if r.Exclusive, err = s.h.pool.exclusive(ctx, c.ID); err != nil {
+		return err
+	}
+	free1, err := s.h.pool.free(ctx)
+	if err != nil {
+		return err
+	}
+	r.FreeDelta = free0 - free1
+	if r.Memory, err = b.copyMemory(ctx, s.h, c.ID); err != nil {
+		return err
+	}
+	s.Idle = r
+	return nil
+}
+
+// copyMemory is the memory of a copy's postmaster and its children.
+func (b *bench) copyMemory(ctx context.Context, h *home, id string) (memory, error) {
+	dir, err := h.pool.copyDir(ctx, id)
+	if err != nil {
+		return memory{}, err
+	}
+	pid, err := postmasterPID(filepath.Join(dir, "pgdata"))
+	if err != nil {
+		return memory{}, err
+	}
+	return treeMemory(pid)
+}
+
+// concurrentCreates starts --concurrent copy creates at once; each counts
+// as done when its first query has answered.
+func (b *bench) concurrentCreates(ctx context.Context, s *sizeResult) error {
+	n := b.o.concurrent
+	logf("%s: %d concurrent copy creates", s.Label, n)
+	r := &concurrentResult{N: n}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var ids []string
+	var each []float64
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := b.createCopy(ctx, s.h)
+			mu.Lock()
+			defer mu.Unlock()
+			if c.ID != "" {
+				ids = append(ids, c.ID)
+			}
+			if err != nil {
+				r.Failures++
+				r.Errors = append(r.Errors, err.Error())
+				return
+			}
+			each = append(each, c.Total)
+		}()
+	}
+	wg.Wait()
+	r.Wall = ms(time.Since(t0))
+	r.Each = summarize(each)
+	// memory per copy while all of them run (shared pages split n ways)
+	var total int64
+	for _, id := range ids {
+		if m, err := b.copyMemory(ctx, s.h, id); err == nil {
+			total += m.PSS
+		}
+	}
+	if len(ids) > 0 {
+		r.PSSPerCopy = total / int64(len(ids))
+	}
+	t1 := time.Now()
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.destroyCopy(ctx, s.h, id); err != nil {
+				mu.Lock()
+				r.DestroyFailures++
+				r.Errors = append(r.Errors, err.Error())
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	r.DestroyWall = ms(time.Since(t1))
+	s.Concurrent = r
+	logf("%s: %d creates in %s, %d failed", s.Label, n, fmtMS(r.Wall), r.Failures)
+	return nil
+}
+
+// alternatives times what a user does without ditto, on the same data:
+// CREATE DATABASE ... TEMPLATE with both strategies, and createdb +
+// pg_restore --jobs of the dump. They run inside a copy twice: a --durable
+// one (stock PostgreSQL settings: fsync, full_page_writes and
+// synchronous_commit on) and an ordinary one (fsync off, as CI set-ups
+// often run), which favours them.
+func (b *bench) alternatives(ctx context.Context, s *sizeResult) error {
+	a := &altResult{}
+	var err error
+	if a.Stock, err = b.alternativesOn(ctx, s, true); err != nil {
+		return err
+	}
+	if a.NoFsync, err = b.alternativesOn(ctx, s, false); err != nil {
+		return err
+	}
+	s.Alternatives = a
+	return nil
+}
+
+func (b *bench) alternativesOn(ctx context.Context, s *sizeResult, durable bool) (*altTimes, error) {
+	var extra []string
+	how := "fsync off"
+	if durable {
+		extra, how = []string{"--durable"}, "stock settings"
+	}
+	c, err := b.createCopy(ctx, s.h, extra...)
+	if err != nil {
+		return nil, err
+	}
+	defer b.destroyCopy(context.Background(), s.h, c.ID)
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, err
+	}
+	dbURL := func(db string) string { v := *u; v.Path = "/" + db; return v.String() }
+	conn, err := pgx.Connect(ctx, dbURL("postgres"))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	a := &altTimes{}
+	timed := func(what string, f func() error) (float64, error) {
+		if err := s.h.pool.sync(ctx); err != nil {
+			return 0, err
+		}
+		logf("%s: %s (%s)", s.Label, what, how)
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return 0, fmt.Errorf("%s: %w", what, err)
+		}
+		d := ms(time.Since(t0))
+		if _, err := conn.Exec(ctx, "DROP DATABASE alt"); err != nil {
+			return 0, err
+		}
+		return d, nil
+	}
+	tmpl := pgx.Identifier{s.database}.Sanitize()
+	for _, strategy := range []string{"FILE_COPY", "WAL_LOG"} {
+		d, err := timed("CREATE DATABASE TEMPLATE STRATEGY "+strategy, func() error {
+			_, err := conn.Exec(ctx, "CREATE DATABASE alt TEMPLATE "+tmpl+" STRATEGY "+strategy)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if strategy == "FILE_COPY" {
+			a.FileCopy = d
+		} else {
+			a.WALLog = d
+		}
+	}
+	if s.dump != "" {
+		a.Restore, err = timed(fmt.Sprintf("createdb + pg_restore --jobs %d", b.o.jobs), func() error {
+			if _, err := conn.Exec(ctx, "CREATE DATABASE alt TEMPLATE template0"); err != nil {
+				return err
+			}
+			_, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-d", dbURL("alt"), s.dump)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
