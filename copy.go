@@ -89,13 +89,9 @@ func (m *Manager) reserve(c *Copy) error {
 	if c.Generation, err = m.Home.readCurrent(); err != nil {
 		return err
 	}
-	copies, err := m.Home.listCopies()
+	taken, ids, err := m.Home.reservations()
 	if err != nil {
 		return err
-	}
-	taken, ids := map[int]bool{}, map[string]bool{}
-	for _, o := range copies {
-		taken[o.Port], ids[o.ID] = true, true
 	}
 	for c.ID = newID(); ids[c.ID]; c.ID = newID() {
 	}
@@ -179,14 +175,11 @@ func (m *Manager) movePort(c *Copy) error {
 		return err
 	}
 	defer l.Unlock()
-	copies, err := m.Home.listCopies()
+	taken, _, err := m.Home.reservations()
 	if err != nil {
 		return err
 	}
-	taken := map[int]bool{c.Port: true}
-	for _, o := range copies {
-		taken[o.Port] = true
-	}
+	taken[c.Port] = true // something outside ditto holds it
 	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
 		return err
 	}

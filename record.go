@@ -130,6 +130,20 @@ func (h Home) removeCopyRecord(id string) error {
 	return syncDir(h.recordsDir())
 }
 
+// reservations returns the ports and IDs the records hold. The caller holds
+// the state lock.
+func (h Home) reservations() (ports map[int]bool, ids map[string]bool, err error) {
+	copies, err := h.listCopies()
+	if err != nil {
+		return nil, nil, err
+	}
+	ports, ids = map[int]bool{}, map[string]bool{}
+	for _, c := range copies {
+		ports[c.Port], ids[c.ID] = true, true
+	}
+	return ports, ids, nil
+}
+
 // listCopies returns every recorded copy, oldest first.
 func (h Home) listCopies() ([]*Copy, error) {
 	entries, err := os.ReadDir(h.recordsDir())
