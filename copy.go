@@ -19,6 +19,9 @@ type CreateOptions struct {
 	Labels  map[string]string
 	Durable bool   // keep fsync and friends on
 	Listen  string // listen_addresses; "" = the configured default
+	// Settings are extra "key=value" server settings, applied after ditto's
+	// own so they win.
+	Settings []string
 	// Owner, when set, bounds the copy's life: gc destroys it once that
 	// process is gone (used by `copy run` for itself).
 	Owner *proc.Ref
@@ -48,6 +51,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		Host:      connectHost(listen),
 		Role:      m.Config.Role,
 		Durable:   o.Durable,
+		Settings:  o.Settings,
 		CreatedAt: now,
 		Labels:    o.Labels,
 		Owner:     &self,
@@ -147,7 +151,7 @@ func (m *Manager) startServer(ctx context.Context, c *Copy, bin postgres.Bin) er
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
-		Settings: copySettings(c.Durable),
+		Settings: copySettings(c),
 	})
 	if err != nil {
 		return err
@@ -188,13 +192,16 @@ func (m *Manager) movePort(c *Copy) error {
 
 // copySettings are passed on the postgres command line so the clone stays
 // byte-identical to the golden. Copies are disposable: without --durable they
-// trade crash safety for speed.
-func copySettings(durable bool) []string {
-	s := []string{"unix_socket_permissions=0700"}
-	if !durable {
+// trade crash safety for speed. A copy serves one test run, so it gets
+// small shared buffers (the kernel's page cache, shared by every copy of
+// the golden, holds the data anyway): the server starts faster and an idle
+// copy costs less memory. The user's own settings come last and win.
+func copySettings(c *Copy) []string {
+	s := []string{"unix_socket_permissions=0700", "shared_buffers=32MB"}
+	if !c.Durable {
 		s = append(s, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
 	}
-	return s
+	return append(s, c.Settings...)
 }
 
 // goldenBin returns the binaries a golden was built with: a data directory
@@ -248,7 +255,13 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 }
 
 // Copies lists every recorded copy.
-func (m *Manager) Copies() ([]*Copy, error) { return m.Home.listCopies() }
+func (m *Manager) Copies() ([]*Copy, error) {
+	copies, damaged, err := m.Home.listCopies()
+	for _, p := range damaged {
+		m.Log.Warn("damaged copy record (a crash of the machine?): `ditto gc` removes it with its copy", "record", p)
+	}
+	return copies, err
+}
 
 // GetCopy returns one copy's record.
 func (m *Manager) GetCopy(id string) (*Copy, error) { return m.Home.loadCopy(id) }

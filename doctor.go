@@ -565,7 +565,7 @@ func (d *doctor) copies() {
 		d.add("copies", CheckSkip, "no copies: "+d.why, "")
 		return
 	}
-	copies, err := d.home.listCopies()
+	copies, damaged, err := d.home.listCopies()
 	if errors.Is(err, fs.ErrNotExist) {
 		d.add("copies", CheckOK, "no copies", "")
 		return
@@ -577,6 +577,9 @@ func (d *doctor) copies() {
 	now := time.Now()
 	var running int
 	var collectable, down []string
+	for _, p := range damaged {
+		collectable = append(collectable, filepath.Base(p)+" (damaged record)")
+	}
 	for _, c := range copies {
 		alive := c.Running()
 		if alive {

@@ -13,6 +13,13 @@ import (
 // leaves either the old or the new content, never a torn file: write a
 // temporary file beside it, fsync it, rename it over path, fsync the folder.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return replaceFile(path, data, mode, true)
+}
+
+// replaceFile replaces path with data by a rename, so that no process ever
+// reads a partial file. With durable, as writeFileAtomic; without, a crash
+// of the machine may leave an empty or damaged file behind instead.
+func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -28,15 +35,20 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }
@@ -50,13 +62,18 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-func writeJSONAtomic(path string, v any) error {
+func writeJSONAtomic(path string, v any) error { return writeJSON(path, v, true) }
+
+func writeJSON(path string, v any, durable bool) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o600)
+	return replaceFile(path, append(b, '\n'), 0o600, durable)
 }
+
+// errDamaged marks a JSON file that does not parse.
+var errDamaged = errors.New("damaged")
 
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
@@ -64,7 +81,7 @@ func readJSON(path string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s is damaged (%v): remove it or run ditto gc", path, err)
+		return fmt.Errorf("%s is %w (%v): remove it, or run ditto gc", path, errDamaged, err)
 	}
 	return nil
 }

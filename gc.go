@@ -28,7 +28,7 @@ type GCReport struct {
 // reads the records, so copy create can afford it every time.
 func (m *Manager) sweep(ctx context.Context) *GCReport {
 	r := &GCReport{}
-	copies, err := m.Home.listCopies()
+	copies, _, err := m.Home.listCopies()
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
 		return r
@@ -79,7 +79,7 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 		return r
 	}
 	defer l.Unlock()
-	copies, err := m.Home.listCopies()
+	copies, _, err := m.Home.listCopies() // damaged records go with the stray files
 	if err != nil {
 		fail(err)
 		return r

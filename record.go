@@ -40,6 +40,7 @@ type Copy struct {
 	Password   string            `json:"password"`
 	Database   string            `json:"database"`
 	Durable    bool              `json:"durable,omitempty"`
+	Settings   []string          `json:"settings,omitempty"`
 	DataDir    string            `json:"data_dir"`
 	SocketDir  string            `json:"socket_dir"`
 	LogFile    string            `json:"log_file"`
@@ -105,7 +106,11 @@ func validID(id string) bool {
 
 func (h Home) recordFile(id string) string { return filepath.Join(h.recordsDir(), id+".json") }
 
-func (h Home) saveCopy(c *Copy) error { return writeJSONAtomic(h.recordFile(c.ID), c) }
+// saveCopy writes c's record. Only a --durable copy's record is fsynced: a
+// record lets ditto reach and clean up a copy's server, and a crash of the
+// machine ends every server anyway (gc then removes the volumes no record
+// explains, and damaged records). The fsyncs cost milliseconds per create.
+func (h Home) saveCopy(c *Copy) error { return writeJSON(h.recordFile(c.ID), c, c.Durable) }
 
 func (h Home) loadCopy(id string) (*Copy, error) {
 	if !validID(id) {
@@ -127,13 +132,13 @@ func (h Home) removeCopyRecord(id string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(h.recordsDir())
+	return nil
 }
 
 // reservations returns the ports and IDs the records hold. The caller holds
 // the state lock.
 func (h Home) reservations() (ports map[int]bool, ids map[string]bool, err error) {
-	copies, err := h.listCopies()
+	copies, _, err := h.listCopies()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,13 +149,13 @@ func (h Home) reservations() (ports map[int]bool, ids map[string]bool, err error
 	return ports, ids, nil
 }
 
-// listCopies returns every recorded copy, oldest first.
-func (h Home) listCopies() ([]*Copy, error) {
+// listCopies returns every recorded copy, oldest first, and the records
+// that do not parse (left by a crash of the machine; gc removes them).
+func (h Home) listCopies() (out []*Copy, damaged []string, err error) {
 	entries, err := os.ReadDir(h.recordsDir())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []*Copy
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
@@ -160,11 +165,15 @@ func (h Home) listCopies() ([]*Copy, error) {
 		if errors.Is(err, ErrNoCopy) {
 			continue // removed meanwhile by another ditto
 		}
+		if errors.Is(err, errDamaged) {
+			damaged = append(damaged, filepath.Join(h.recordsDir(), name))
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
+	return out, damaged, nil
 }

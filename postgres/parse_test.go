@@ -192,7 +192,7 @@ func TestScramVerifierFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := strings.Split(v, "$")
-	if len(parts) != 3 || parts[0] != "SCRAM-SHA-256" || !strings.HasPrefix(parts[1], "4096:") || len(strings.Split(parts[2], ":")) != 2 || strings.Contains(v, pw) {
+	if len(parts) != 3 || parts[0] != "SCRAM-SHA-256" || !strings.HasPrefix(parts[1], "1:") || len(strings.Split(parts[2], ":")) != 2 || strings.Contains(v, pw) {
 		t.Errorf("ScramVerifier = %q", v)
 	}
 	if _, err := ScramVerifier("pässword"); err == nil {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,14 +17,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// pollEvery is the pause between readiness attempts. A failed attempt costs
-// a refused connect (or one "starting up" reply), so polling tightly is cheap
-// and saves the tens of milliseconds a coarser interval would waste.
-var pollEvery = 2 * time.Millisecond
+// pollEvery is the pause between readiness checks. A check reads
+// postmaster.pid (a few microseconds), so polling tightly is cheap and saves
+// the milliseconds a coarser interval would waste.
+var pollEvery = time.Millisecond
 
-// WaitReady connects over the Unix socket as user to db until the server
-// answers, and returns that connection. It fails at once, with the end of
-// the server log, when the postmaster dies meanwhile.
+// WaitReady waits until the server says it accepts connections, connects
+// over the Unix socket as user to db and returns that connection. It fails
+// at once, with the end of the server log, when the postmaster dies
+// meanwhile.
 func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(socketDSN(s.SocketDir, s.Port, user, db))
 	if err != nil {
@@ -29,10 +33,26 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 	}
 	started := time.Now()
 	var last error
+	// While it starts, the postmaster forks a child for every connection
+	// attempt only to answer "starting up": on a busy machine that slows
+	// the start it waits for. Its status line in postmaster.pid says
+	// "ready" without any of that; connect once it does.
+	readPIDFile := true
 	for {
 		if !s.Proc.Alive() {
 			return nil, fmt.Errorf("postgres (pid %d, port %d) exited while starting; end of %s:\n%s\nfix the cause above and start it again",
 				s.Proc.PID, s.Port, s.LogFile, tailFile(s.LogFile, 20))
+		}
+		if readPIDFile {
+			ready, known := s.pidFileReady()
+			readPIDFile = known
+			if !ready && known {
+				last = errors.New("postmaster.pid does not say ready yet")
+				if err := pause(ctx); err != nil {
+					return nil, s.notReady(started, err, last)
+				}
+				continue
+			}
 		}
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		conn, err := pgx.ConnectConfig(actx, cfg)
@@ -44,13 +64,44 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 			return nil, fmt.Errorf("postgres (pid %d, port %d) is up but refused the connection as %s to %s: %w", s.Proc.PID, s.Port, user, db, err)
 		}
 		last = err
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("postgres (pid %d, port %d) not ready after %s: %w (last attempt: %v); see %s",
-				s.Proc.PID, s.Port, time.Since(started).Round(time.Millisecond), ctx.Err(), last, s.LogFile)
-		case <-time.After(pollEvery):
+		if err := pause(ctx); err != nil {
+			return nil, s.notReady(started, err, last)
 		}
 	}
+}
+
+func (s *Server) notReady(started time.Time, err, last error) error {
+	return fmt.Errorf("postgres (pid %d, port %d) not ready after %s: %w (last attempt: %v); see %s",
+		s.Proc.PID, s.Port, time.Since(started).Round(time.Millisecond), err, last, s.LogFile)
+}
+
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(pollEvery):
+		return nil
+	}
+}
+
+// pidFileReady reads the status line (the 8th) of the data directory's
+// postmaster.pid. known is false when this process may not read the file
+// (ditto not running as root or as the server's user): then only
+// connecting tells.
+func (s *Server) pidFileReady() (ready, known bool) {
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "postmaster.pid"))
+	if errors.Is(err, fs.ErrPermission) {
+		return false, false
+	}
+	if err != nil {
+		return false, true // not written yet
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 8 || lines[0] != strconv.Itoa(s.Proc.PID) { // partly written, or a crashed server's
+		return false, true
+	}
+	status := strings.TrimSpace(lines[7])
+	return status == "ready" || status == "standby", true
 }
 
 // answered reports an error from a server that is up and said no (no such

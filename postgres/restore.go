@@ -63,7 +63,9 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 	if err := createRoles(ctx, conn, roles, o.Log); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	if !createsItself {
+	// initdb already made "postgres", empty: a dump of it (pgbench's, a
+	// small app's) restores into that one.
+	if !createsItself && o.Database != "postgres" {
 		sql := "CREATE DATABASE " + pgx.Identifier{o.Database}.Sanitize() + " TEMPLATE template0 ENCODING 'UTF8'"
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			return fmt.Errorf("restore: creating database %q: %w", o.Database, err)

@@ -176,6 +176,7 @@ func createFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "label", Usage: "attach `KEY=VALUE` (repeatable)"},
 		&cli.StringFlag{Name: "listen", Usage: "address the copy listens on (default: as set by init, 127.0.0.1)"},
 		&cli.BoolFlag{Name: "durable", Usage: "keep fsync, synchronous_commit and full_page_writes on"},
+		&cli.StringSliceFlag{Name: "set", Usage: "server setting `NAME=VALUE` for this copy, e.g. shared_buffers=1GB or log_statement=all (repeatable; wins over ditto's defaults)"},
 	}
 }
 
@@ -189,11 +190,15 @@ func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) 
 	if err != nil {
 		return nil, o, err
 	}
+	settings, err := parseSettings(c.StringSlice("set"))
+	if err != nil {
+		return nil, o, err
+	}
 	m, err := openManager(c)
 	if err != nil {
 		return nil, o, err
 	}
-	return m, ditto.CreateOptions{TTL: ttl, Labels: labels, Listen: c.String("listen"), Durable: c.Bool("durable")}, nil
+	return m, ditto.CreateOptions{TTL: ttl, Labels: labels, Listen: c.String("listen"), Durable: c.Bool("durable"), Settings: settings}, nil
 }
 
 func parseTTL(s string) (time.Duration, error) {
@@ -220,6 +225,49 @@ func parseLabels(kvs []string) (map[string]string, error) {
 		labels[k] = v
 	}
 	return labels, nil
+}
+
+// managedSettings are the server settings ditto sets for each copy itself:
+// the port reservation, the private socket and the password check rely on
+// them.
+var managedSettings = map[string]string{
+	"port":                    "ditto picks a free port from the range of `ditto init --port-range`",
+	"listen_addresses":        "use --listen",
+	"unix_socket_directories": "the socket lives in the copy's private folder",
+	"unix_socket_permissions": "the socket lives in the copy's private folder",
+	"data_directory":          "the data directory is the copy's clone",
+	"hba_file":                "the golden's pg_hba.conf requires the copy's password over TCP",
+	"config_file":             "settings go on the command line; use more --set",
+}
+
+func parseSettings(kvs []string) ([]string, error) {
+	var out []string
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || !validSettingName(k) {
+			return nil, fmt.Errorf("invalid --set %q: want NAME=VALUE with a PostgreSQL setting name, e.g. --set shared_buffers=256MB", kv)
+		}
+		if why, managed := managedSettings[k]; managed {
+			return nil, fmt.Errorf("--set %s: ditto sets this one itself (%s)", k, why)
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
+}
+
+// validSettingName accepts PostgreSQL's setting names, including the
+// dotted ones of extensions (auto_explain.log_min_duration).
+func validSettingName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 type copyJSON struct {

@@ -32,7 +32,13 @@ func TestReseedFromSourceURL(t *testing.T) {
 		t.Fatalf("copy of the source: %s, want fromsource|100", got)
 	}
 	f.must("copy", "destroy", c.ID)
-	f.must("reseed", "--dump", kept)
+	// a dump of the database initdb already makes (pgbench's, a small app's)
+	f.must("reseed", "--dump", kept, "--database", "postgres")
+	c = f.create()
+	if got := mustPsql(t, c.DatabaseURL, "SELECT current_database(), count(*) FROM orders GROUP BY 1"); got != "postgres|100" {
+		t.Fatalf("copy of a golden named postgres: %s, want postgres|100", got)
+	}
+	f.must("copy", "destroy", c.ID)
 	assertTmpEmpty(t, f)
 
 	record(t, "bad input", "source URL with a wrong password", 1)
@@ -107,6 +113,60 @@ func assertTmpEmpty(t *testing.T, f *fixture) {
 
 // TestDeadCopyServer: kill -9 of a copy's postmaster shows as down, and
 // reset and destroy still work.
+// TestDamagedRecord: a record a crash of the machine left empty (records
+// are not fsynced) stops nothing; gc removes it with its server and volume.
+func TestDamagedRecord(t *testing.T) {
+	f := goldenFixture(t)
+	record(t, "faults", "a copy record left empty by a crash: list, create and doctor go on; gc removes the copy", 1)
+	c := f.create()
+	if err := os.Truncate(filepath.Join(f.home, "copies", c.ID+".json"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run("copy", "list")
+	if r.code != 0 || !strings.Contains(r.stderr, "damaged copy record") {
+		t.Fatalf("copy list with a damaged record: want success and a warning: %s", r)
+	}
+	other := f.create()
+	if got := mustPsql(t, other.DatabaseURL, "SELECT 1"); got != "1" {
+		t.Fatalf("copy created next to a damaged record: %s", got)
+	}
+	if out := f.run("doctor"); !strings.Contains(out.stdout+out.stderr, c.ID+".json (damaged record)") {
+		t.Fatalf("doctor does not report the damaged record: %s", out)
+	}
+	f.must("copy", "destroy", other.ID)
+	f.must("gc")
+	f.assertClean(t)
+}
+
+func TestCopySettings(t *testing.T) {
+	f := goldenFixture(t)
+	c := f.create("--set", "work_mem=7MB", "--set", "Statement_Timeout=42s")
+	check := func(when string) {
+		t.Helper()
+		for q, want := range map[string]string{"SHOW work_mem": "7MB", "SHOW statement_timeout": "42s", "SHOW shared_buffers": "32MB", "SHOW fsync": "off"} {
+			if got := mustPsql(t, c.DatabaseURL, q); got != want {
+				t.Errorf("%s: %s = %q, want %q", when, q, got, want)
+			}
+		}
+	}
+	check("after create")
+	f.must("copy", "reset", c.ID)
+	check("after reset")
+	d := f.create("--set", "shared_buffers=48MB", "--durable")
+	if got := mustPsql(t, d.DatabaseURL, "SELECT current_setting('shared_buffers') || current_setting('fsync')"); got != "48MBon" {
+		t.Errorf("--set shared_buffers=48MB --durable: %s", got)
+	}
+	f.fails("ditto sets this one itself", "copy", "create", "--set", "port=5999")
+	f.fails("want NAME=VALUE", "copy", "create", "--set", "work mem=1MB")
+	f.fails("want NAME=VALUE", "copy", "create", "--set", "work_mem")
+	r := f.fails("did not start", "copy", "create", "--set", "no_such_setting=1")
+	if !strings.Contains(r.stderr, "no_such_setting") {
+		t.Errorf("an unknown setting: the error should show the server's complaint: %s", r)
+	}
+	f.must("copy", "destroy", c.ID, d.ID)
+	f.assertClean(t)
+}
+
 func TestDeadCopyServer(t *testing.T) {
 	f := goldenFixture(t)
 	record(t, "faults", "kill -9 of a copy's postmaster: listed as down, then reset and destroy work", 2)
