@@ -291,7 +291,10 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	if p.masks != nil {
 		ro.Data = p.masks.filter(srv, g, m.Log)
 	}
-	if err := postgres.Restore(ctx, ro); err != nil {
+	stopWriteBack := writeBackWhile(pgdata, time.Second)
+	err = postgres.Restore(ctx, ro)
+	stopWriteBack()
+	if err != nil {
 		return err
 	}
 	m.Log.Info("restore done", "took", time.Since(t).Round(time.Millisecond))

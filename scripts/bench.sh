@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks ditto side by side with the physical floor and the alternatives
-# (issue 5): builds ditto and scripts/bench, then runs the benchmark, which
-# makes its own state directory and pool, builds goldens of three sizes from
-# pgbench data, measures, writes a markdown table and JSON, prints the table
-# and removes everything it made. Run as root on Linux with PostgreSQL
+# (issue 5), and reseed with masking rules against reseed without (issue 4):
+# builds ditto and scripts/bench, then runs the benchmark, which makes its
+# own state directory and pool, builds goldens of three sizes from pgbench
+# data, measures, writes a markdown table and JSON, prints the table and
+# removes everything it made. Run as root on Linux with PostgreSQL
 # (pgbench included) and btrfs-progs, or zfsutils for --backend zfs.
 #
 #   sudo scripts/bench.sh --quick          # CI smoke run: small goldens, a few minutes

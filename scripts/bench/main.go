@@ -3,7 +3,8 @@
 // pgbench data on one pool, copy create until the first query answers, the
 // floor (a bare snapshot plus a bare postgres start), copy destroy, 16
 // concurrent creates, the cost of an idle copy, CREATE DATABASE ... TEMPLATE,
-// pg_restore into a fresh database, and reseed against a plain pg_restore.
+// pg_restore into a fresh database, and reseed against reseed with masking
+// rules (issue 4) and against a plain pg_restore.
 //
 // scripts/bench.sh builds ditto and this program and runs it as root. It
 // writes a markdown table and JSON (PREFIX.md, PREFIX.json) and prints the
@@ -38,6 +39,7 @@ type options struct {
 	quick      bool
 	scales     []int
 	runs       int
+	reseedRuns int
 	concurrent int
 	jobs       int
 	out        string
@@ -56,7 +58,7 @@ type options struct {
 }
 
 // phases that --skip accepts.
-var phases = []string{"plain", "floor", "create", "idle", "concurrent", "alternatives"}
+var phases = []string{"plain", "rules", "floor", "create", "idle", "concurrent", "alternatives"}
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -68,7 +70,8 @@ Builds goldens of three sizes from pgbench data on one pool and measures, in
 one run: copy create until the first query answers, the floor (bare snapshot
 + bare postgres start), CREATE DATABASE ... TEMPLATE (FILE_COPY, WAL_LOG),
 pg_restore into a fresh database, copy destroy, concurrent creates, the cost
-of an idle copy, and reseed against a plain pg_restore --jobs.
+of an idle copy, and reseed against reseed with masking rules (one of the
+four text columns hashed) and against a plain pg_restore --jobs.
 
 Examples:
    sudo scripts/bench.sh --quick                     # CI smoke run, small sizes
@@ -92,6 +95,7 @@ Flags:
 	fs.BoolVar(&o.quick, "quick", false, "CI smoke run: small goldens, fewer runs (a few minutes)")
 	fs.StringVar(&scales, "scales", "", "pgbench scale factors of the goldens, comma separated (default 3,68,341: about 50 MB, 1 GB, 5 GB; --quick: 1,2,4)")
 	fs.IntVar(&o.runs, "runs", 0, "copy creates (and floor runs) per size (default 30, --quick 10)")
+	fs.IntVar(&o.reseedRuns, "reseed-runs", 0, "rounds of reseed, reseed --rules and the plain restore per size, interleaved; the fastest of each counts (default 2, 1 for databases of 2 GiB and more)")
 	fs.IntVar(&o.concurrent, "concurrent", 16, "copies created at once")
 	fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "pg_restore --jobs, for reseed and the plain restores")
 	fs.StringVar(&o.out, "out", "", "write PREFIX.md and PREFIX.json (default scripts/bench/results, --quick: $TMPDIR/ditto-bench-quick)")
@@ -173,6 +177,9 @@ Flags:
 	}
 	if o.runs < 1 || o.concurrent < 1 || o.jobs < 1 {
 		return o, errors.New("--runs, --concurrent and --jobs must be at least 1")
+	}
+	if o.reseedRuns < 0 {
+		return o, errors.New("--reseed-runs must be at least 1 (or 0, the default)")
 	}
 	return o, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,8 @@ func (b *bench) measureAll(ctx context.Context, r *results) error {
 }
 
 // buildSize makes the n-th golden from pgbench data of the given scale in
-// its own state directory, timing reseed against a plain restore.
+// its own state directory, timing reseed against reseed with masking rules
+// and against a plain restore, in rounds (--reseed-runs).
 func (b *bench) buildSize(ctx context.Context, n, scale int) (*sizeResult, error) {
 	s := &sizeResult{Scale: scale}
 	var err error
@@ -82,15 +84,45 @@ func (b *bench) buildSize(ctx context.Context, n, scale int) (*sizeResult, error
 			return nil, err
 		}
 	}
-	if err := b.reseed(ctx, s); err != nil {
-		return nil, err
+	rounds := b.o.reseedRuns
+	if rounds == 0 {
+		rounds = 2
+		if s.DatabaseBytes >= 2<<30 {
+			rounds = 1
+		}
 	}
-	if !b.o.skip["plain"] {
-		if err := b.plainRestore(ctx, s); err != nil {
+	for i := 0; i < rounds; i++ {
+		if err := b.reseedRound(ctx, s, i); err != nil {
+			if s.Generation == "" {
+				return nil, err
+			}
 			return s, err
 		}
 	}
 	return s, nil
+}
+
+// reseedRound is one round of a size's reseed measurements: ditto reseed
+// --rules and the plain restore, in turns first, then ditto reseed, whose
+// golden is the one the copies are then made of.
+func (b *bench) reseedRound(ctx context.Context, s *sizeResult, round int) error {
+	var steps []func() error
+	if !b.o.skip["rules"] {
+		steps = append(steps, func() error { return b.maskedReseed(ctx, s) })
+	}
+	if !b.o.skip["plain"] {
+		steps = append(steps, func() error { return b.plainRestore(ctx, s) })
+	}
+	if round%2 == 1 {
+		slices.Reverse(steps)
+	}
+	steps = append(steps, func() error { return b.reseed(ctx, s) })
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // currentSize is the golden already current in --home.
@@ -223,18 +255,55 @@ func (b *bench) stopServer(s *server) {
 	b.untrack(s)
 }
 
-// reseed times `ditto reseed --dump` and reads its phases from its log.
+// reseed times `ditto reseed --dump`; its golden becomes the size's.
 func (b *bench) reseed(ctx context.Context, s *sizeResult) error {
-	if err := s.h.pool.sync(ctx); err != nil {
-		return err
-	}
-	logf("%s: ditto reseed --jobs %d", humanBytes(s.DatabaseBytes), b.o.jobs)
-	t0 := time.Now()
-	out, stderr, err := b.ditto(ctx, s.h, false, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
+	r, gen, err := b.reseedOnce(ctx, s, false)
 	if err != nil {
 		return err
 	}
-	r := &reseedResult{Total: ms(time.Since(t0))}
+	s.Reseed, s.Generation = fastest(s.Reseed, r), gen
+	return nil
+}
+
+// maskedReseed times `ditto reseed --dump --rules` with maskRules, then
+// checks that its golden is masked.
+func (b *bench) maskedReseed(ctx context.Context, s *sizeResult) error {
+	r, _, err := b.reseedOnce(ctx, s, true)
+	if err != nil {
+		return err
+	}
+	var rows, raw int64
+	if err := b.queryCopy(ctx, s.h, "SELECT count(*), count(*) FILTER (WHERE filler IS NULL OR filler = '') FROM pgbench_accounts", &rows, &raw); err != nil {
+		return fmt.Errorf("checking the masked golden: %w", err)
+	}
+	if rows == 0 || raw > 0 {
+		return fmt.Errorf("ditto reseed --rules left pgbench_accounts.filler unmasked: %d of its %d rows keep the original blank filler", raw, rows)
+	}
+	logf("%s: masked golden checked: none of the %d pgbench_accounts rows keeps its filler", humanBytes(s.DatabaseBytes), rows)
+	s.MaskedReseed = fastest(s.MaskedReseed, r)
+	return nil
+}
+
+// reseedOnce times `ditto reseed --dump`, with maskRules if rules, reads
+// its phases from its log and returns them with the new generation.
+func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*reseedResult, string, error) {
+	if err := s.h.pool.sync(ctx); err != nil {
+		return nil, "", err
+	}
+	what := "reseed"
+	cmd := b.dittoCmd(ctx, b.o.ditto, s.h, false, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
+	if rules {
+		what = "reseed --rules"
+		cmd.Args = append(cmd.Args, "--rules", b.rules)
+		cmd.Env = append(cmd.Env, "DITTO_MASK_KEY="+b.key)
+	}
+	logf("%s: ditto %s --jobs %d", humanBytes(s.DatabaseBytes), what, b.o.jobs)
+	t0 := time.Now()
+	out, stderr, err := runDitto(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	r := &reseedResult{timing: timing{Total: ms(time.Since(t0))}}
 	l := logLines(stderr)
 	r.InitDB = logMS(l, "initdb done", "took")
 	r.Restore = logMS(l, "restore done", "took")
@@ -243,14 +312,12 @@ func (b *bench) reseed(ctx context.Context, s *sizeResult) error {
 	if r.InitDB >= 0 && r.Restore >= 0 && r.AnalyzeCheckpoint >= 0 && r.Inside >= 0 {
 		r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
 	}
-	s.Reseed = r
 	lines := strings.Fields(string(out))
 	if len(lines) == 0 {
-		return fmt.Errorf("ditto reseed printed no generation")
+		return nil, "", fmt.Errorf("ditto reseed printed no generation")
 	}
-	s.Generation = lines[len(lines)-1]
-	logf("%s: reseed took %s", humanBytes(s.DatabaseBytes), fmtMS(r.Total))
-	return nil
+	logf("%s: ditto %s took %s", humanBytes(s.DatabaseBytes), what, fmtMS(r.Total))
+	return r, lines[len(lines)-1], nil
 }
 
 // plainRestore is what a user would do without ditto: initdb, start, and
@@ -290,26 +357,32 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 	}
 	p.Restore = ms(time.Since(t1))
 	p.Total = ms(time.Since(t0))
-	s.Plain = p
+	s.Plain = fastest(s.Plain, p)
 	logf("%s: plain restore took %s", humanBytes(s.DatabaseBytes), fmtMS(p.Total))
 	return nil
 }
 
 // databaseSize asks a copy for pg_database_size (for --current).
 func (b *bench) databaseSize(ctx context.Context, s *sizeResult) int64 {
-	c, err := b.createCopy(ctx, s.h)
+	var n int64
+	_ = b.queryCopy(ctx, s.h, "SELECT pg_database_size(current_database())", &n)
+	return n
+}
+
+// queryCopy runs one query on a new copy of h's current golden and scans
+// its row into dest; the copy is destroyed afterwards.
+func (b *bench) queryCopy(ctx context.Context, h *home, query string, dest ...any) error {
+	c, err := b.createCopy(ctx, h)
 	if err != nil {
-		return 0
+		return err
 	}
-	defer b.destroyCopy(ctx, s.h, c.ID)
+	defer b.destroyCopy(context.Background(), h, c.ID)
 	conn, err := pgx.Connect(ctx, c.URL)
 	if err != nil {
-		return 0
+		return err
 	}
 	defer conn.Close(context.Background())
-	var n int64
-	_ = conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
-	return n
+	return conn.QueryRow(ctx, query).Scan(dest...)
 }
 
 // createRuns interleaves floor runs and ditto copy create runs (each

@@ -92,7 +92,7 @@ func (p pgTools) initdb(ctx context.Context, dataDir, role string) error {
 		return err
 	}
 	cmd := p.asPostgres("initdb", "-D", dataDir, "-U", role, "--auth-local=trust",
-		"--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions")
+		"--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions", "--no-sync")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb -D %s: %w: %s", dataDir, err, out)
 	}
