@@ -111,8 +111,6 @@ func assertTmpEmpty(t *testing.T, f *fixture) {
 	}
 }
 
-// TestDeadCopyServer: kill -9 of a copy's postmaster shows as down, and
-// reset and destroy still work.
 // TestDamagedRecord: a record a crash of the machine left empty (records
 // are not fsynced) stops nothing; gc removes it with its server and volume.
 func TestDamagedRecord(t *testing.T) {
@@ -138,6 +136,8 @@ func TestDamagedRecord(t *testing.T) {
 	f.assertClean(t)
 }
 
+// TestCopySettings: --set reaches the copy's server (and survives a reset)
+// over ditto's defaults; settings ditto relies on are refused.
 func TestCopySettings(t *testing.T) {
 	f := goldenFixture(t)
 	c := f.create("--set", "work_mem=7MB", "--set", "Statement_Timeout=42s")
@@ -167,6 +167,8 @@ func TestCopySettings(t *testing.T) {
 	f.assertClean(t)
 }
 
+// TestDeadCopyServer: kill -9 of a copy's postmaster shows as down, and
+// reset and destroy still work.
 func TestDeadCopyServer(t *testing.T) {
 	f := goldenFixture(t)
 	record(t, "faults", "kill -9 of a copy's postmaster: listed as down, then reset and destroy work", 2)
