@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -246,6 +247,23 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 	u, err := m.store.Usage(ctx)
 	if err != nil {
 		return err
+	}
+	if int64(u.Free) < m.Config.MinFree && m.Config.Backend == "btrfs" {
+		// Btrfs frees the space of deleted volumes (an old golden gc just
+		// removed, destroyed copies) in the background: wait for that.
+		m.Log.Info("pool below its free-space floor: waiting for Btrfs to free the space of deleted volumes", "free", HumanBytes(u.Free))
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		out, err := exec.CommandContext(sctx, "btrfs", "subvolume", "sync", m.Config.PoolPath).CombinedOutput()
+		cancel()
+		if err != nil {
+			m.Log.Warn("btrfs subvolume sync failed", "error", err, "output", strings.TrimSpace(string(out)))
+		}
+		if err := syncFS(m.Config.PoolPath); err != nil {
+			return fmt.Errorf("syncing the pool %s: %w", m.Config.PoolPath, err)
+		}
+		if u, err = m.store.Usage(ctx); err != nil {
+			return err
+		}
 	}
 	if int64(u.Free) < m.Config.MinFree {
 		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower --min-free",

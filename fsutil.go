@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,32 +55,14 @@ func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error
 	return syncDir(dir)
 }
 
-// writeBackWhile syncs the filesystem holding dir every interval until the
-// returned stop is called. A restore with fsync off leaves gigabytes dirty
-// in the page cache, which the kernel only starts writing at its dirty
-// thresholds: all of it would then be written by the sync before the
-// snapshot, after the restore. Writing it back as it comes overlaps that
-// with the restore's own (CPU-bound) work.
-func writeBackWhile(dir string, interval time.Duration) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			if f, err := os.Open(dir); err == nil {
-				_ = unix.Syncfs(int(f.Fd())) // best effort: Freeze syncs for real
-				f.Close()
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+// syncFS writes the whole filesystem holding path to disk (syncfs(2)).
+func syncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 func syncDir(dir string) error {

@@ -102,7 +102,7 @@ func (p pgTools) initdb(ctx context.Context, dataDir, role string) error {
 // restoreSettings are the settings ditto's reseed restores with; the plain
 // restore uses them too, so that only ditto's own steps differ.
 var restoreSettings = []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
-	"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h"}
+	"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h", "wal_level=minimal", "max_wal_senders=0"}
 
 // server is one postgres started by the benchmark.
 type server struct {
