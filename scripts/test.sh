@@ -5,11 +5,16 @@
 set -euo pipefail
 
 zfs=1
+zfs_reliability=0
 for arg in "$@"; do
 	case "$arg" in
 	--no-zfs) zfs=0 ;;
+	--zfs-reliability) zfs_reliability=1 ;;
 	-h | --help)
-		echo "usage: sudo scripts/test.sh [--no-zfs]   (--no-zfs skips the OpenZFS VM run)"
+		echo "usage: sudo scripts/test.sh [--no-zfs] [--zfs-reliability]"
+		echo "  --no-zfs           skip the OpenZFS VM run"
+		echo "  --zfs-reliability  also run the rest of the reliability suite on OpenZFS (about 35 more"
+		echo "                     minutes under emulation); its table goes to docs/reliability-zfs.md"
 		exit 0
 		;;
 	*) echo "unknown argument $arg" >&2; exit 2 ;;
@@ -21,6 +26,9 @@ done
 # parallel copies, clean copy logs), a failed or interrupted reseed keeping
 # the old golden, and the reliability suite's crash points and dead servers.
 zfs_e2e='^Test(Copies|CrashPoints|InterruptedReseed|DeadCopyServer|DoctorWithPool|EmbeddedZFSPool)$'
+# The rest of the reliability suite (access, bad input, a full pool, load):
+# too long for CI under emulation, run with --zfs-reliability.
+zfs_reliability_tests='^Test(Access|ErrorsTellWhatToDo|PoolFull|BadInput|Load|DamagedRecord|CopySettings)$'
 
 cd "$(dirname "$0")/.."
 scripts/install.sh --no-link
@@ -39,4 +47,8 @@ if ((zfs)); then
 	scripts/test-zfs.sh ./storage/zfs/
 	# about 40 minutes under emulation; the VM's own bound (default 45) leaves no margin
 	scripts/test-zfs.sh --provision --timeout 4200 ./cmd/ditto/ -- -test.v -test.count=1 -test.timeout=65m -test.run "$zfs_e2e"
+	if ((zfs_reliability)); then
+		scripts/test-zfs.sh --timeout 3600 --env "DITTO_RELIABILITY_REPORT=$PWD/docs/reliability-zfs.md" ./cmd/ditto/ -- \
+			-test.v -test.count=1 -test.timeout=55m -test.run "$zfs_reliability_tests"
+	fi
 fi

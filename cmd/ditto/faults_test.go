@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -116,13 +117,28 @@ func TestBadInput(t *testing.T) {
 	t.Run("two reseeds at once", func(t *testing.T) {
 		record(t, "bad input", "a second reseed while one runs", 1)
 		first := exec.Command(dittoBin, "--home", f.home, "reseed", "--dump", sampleSQL(t))
+		stderr, _ := first.StderrPipe()
 		if err := first.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // the first holds the reseed lock by now
+		// it logs "reseeding" once it holds the reseed lock (a fixed pause
+		// was too short in the emulated ZFS VM)
+		sc := bufio.NewScanner(stderr)
+		var log strings.Builder
+		for sc.Scan() && !strings.Contains(sc.Text(), "reseeding") {
+			log.WriteString(sc.Text() + "\n")
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for sc.Scan() {
+				log.WriteString(sc.Text() + "\n")
+			}
+		}()
 		r := f.with(t).run("reseed", "--dump", sampleSQL(t))
+		<-done // the first has exited: its stderr ended
 		if err := first.Wait(); err != nil {
-			t.Fatalf("the first reseed failed: %v", err)
+			t.Fatalf("the first reseed failed: %v\n%s", err, log.String())
 		}
 		if r.code == 0 || !strings.Contains(r.stderr, "another reseed is running") {
 			t.Fatalf("the second reseed: %s", r)
