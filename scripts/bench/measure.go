@@ -307,7 +307,7 @@ func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*res
 	l := logLines(stderr)
 	r.InitDB = logMS(l, "initdb done", "took")
 	r.Restore = logMS(l, "restore done", "took")
-	r.AnalyzeCheckpoint = logMS(l, "analyze and checkpoint done", "took")
+	r.AnalyzeCheckpoint = logMS(l, "vacuum, analyze and checkpoint done", "took")
 	r.Inside = logMS(l, "golden ready", "took")
 	if r.InitDB >= 0 && r.Restore >= 0 && r.AnalyzeCheckpoint >= 0 && r.Inside >= 0 {
 		r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint

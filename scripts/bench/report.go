@@ -744,7 +744,7 @@ func (r *results) markdown() string {
 			}
 			return v
 		})
-		row("… initdb / restore / ANALYZE+CHECKPOINT / stop+flush+snapshot+gc", func(s *sizeResult) string {
+		row("… initdb / restore / VACUUM (FREEZE, ANALYZE)+CHECKPOINT / stop+flush+snapshot+gc", func(s *sizeResult) string {
 			x := get(s)
 			if x == nil || x.Rest < 0 {
 				return ""
