@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -248,18 +247,14 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if int64(u.Free) < m.Config.MinFree && m.Config.Backend == "btrfs" {
-		// Btrfs frees the space of deleted volumes (an old golden gc just
-		// removed, destroyed copies) in the background: wait for that.
-		m.Log.Info("pool below its free-space floor: waiting for Btrfs to free the space of deleted volumes", "free", HumanBytes(u.Free))
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		out, err := exec.CommandContext(sctx, "btrfs", "subvolume", "sync", m.Config.PoolPath).CombinedOutput()
+	if int64(u.Free) < m.Config.MinFree {
+		// the space of volumes deleted a moment ago may still be on its way
+		m.Log.Info("pool below its free-space floor: waiting for the space of deleted volumes", "free", HumanBytes(u.Free))
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := m.store.Reclaim(rctx)
 		cancel()
 		if err != nil {
-			m.Log.Warn("btrfs subvolume sync failed", "error", err, "output", strings.TrimSpace(string(out)))
-		}
-		if err := syncFS(m.Config.PoolPath); err != nil {
-			return fmt.Errorf("syncing the pool %s: %w", m.Config.PoolPath, err)
+			m.Log.Warn("could not wait for the space of deleted volumes", "error", err)
 		}
 		if u, err = m.store.Usage(ctx); err != nil {
 			return err

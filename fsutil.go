@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // writeFileAtomic replaces path with data so that a crash at any moment
@@ -53,16 +51,6 @@ func replaceFile(path string, data []byte, mode os.FileMode, durable bool) error
 		return nil
 	}
 	return syncDir(dir)
-}
-
-// syncFS writes the whole filesystem holding path to disk (syncfs(2)).
-func syncFS(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return unix.Syncfs(int(f.Fd()))
 }
 
 func syncDir(dir string) error {

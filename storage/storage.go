@@ -61,6 +61,9 @@ type Storage interface {
 	List(ctx context.Context) ([]Volume, error)
 	// Usage reports the pool's size and free space.
 	Usage(ctx context.Context) (Usage, error)
+	// Reclaim waits, as long as ctx allows, until the space of destroyed
+	// volumes that the filesystem frees in the background counts as free.
+	Reclaim(ctx context.Context) error
 }
 
 // ErrNotFound is returned (wrapped) when a named volume does not exist.

@@ -199,6 +199,9 @@ func TestLifecycle(t *testing.T) {
 	if vols, err := s.List(ctx); err != nil || len(vols) != 0 {
 		t.Errorf("List after destroying all = %v, %v", vols, err)
 	}
+	if err := s.Reclaim(ctx); err != nil {
+		t.Errorf("Reclaim after destroying all: %v", err)
+	}
 }
 
 func TestOpenLayout(t *testing.T) {

@@ -209,6 +209,20 @@ func (s *Store) Usage(ctx context.Context) (storage.Usage, error) {
 	return storage.Usage{Size: st.Blocks * bs, Used: (st.Blocks - st.Bfree) * bs, Free: st.Bavail * bs}, nil
 }
 
+// Reclaim implements storage.Storage: Btrfs frees a deleted subvolume's
+// space in the background (an old golden gc just removed, destroyed
+// copies); wait for that, then commit so that statfs counts it.
+func (s *Store) Reclaim(ctx context.Context) error {
+	bin, err := tool("btrfs", "btrfs-progs")
+	if err != nil {
+		return err
+	}
+	if err := run(ctx, "waiting for deleted subvolumes", bin, "subvolume", "sync", s.dir); err != nil {
+		return err
+	}
+	return syncfs(s.dir)
+}
+
 // isSubvolRoot reports whether fi is the root folder of a subvolume: on
 // Btrfs that is always inode 256.
 func isSubvolRoot(fi fs.FileInfo) bool {

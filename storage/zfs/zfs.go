@@ -409,6 +409,11 @@ func (s *Store) Usage(ctx context.Context) (storage.Usage, error) {
 	return storage.Usage{Size: root.Used + root.Avail, Used: root.Used, Free: parent.Avail}, nil
 }
 
+// Reclaim implements storage.Storage. It does not wait: a destroyed
+// dataset's space shows in the pool's "freeing" property until ZFS has
+// released it, which ditto does not wait for yet (zpool wait -t free would).
+func (s *Store) Reclaim(ctx context.Context) error { return ctx.Err() }
+
 // ensureParent creates the parent dataset (and any missing ancestors) if
 // missing. An existing one must be a file system.
 func (s *Store) ensureParent() error {
