@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dittodb/ditto/internal/pgscript"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dittodb/ditto/mask"
@@ -290,7 +292,7 @@ func sampleCopyData(r io.Reader, want map[string]map[string]bool, n int) (sample
 					finish(cur.name)
 				}
 			case bytes.HasPrefix(line, []byte("COPY ")):
-				h, perr := mask.ParseCopyHeader(string(line))
+				h, perr := pgscript.ParseCopyHeader(string(line))
 				if perr != nil {
 					break // not a COPY ... FROM stdin
 				}
@@ -324,7 +326,7 @@ type copyTable struct {
 }
 
 // newCopyTable returns nil when the block holds no wanted column.
-func newCopyTable(h mask.CopyHeader, want map[string]bool) *copyTable {
+func newCopyTable(h pgscript.CopyHeader, want map[string]bool) *copyTable {
 	t := &copyTable{name: h.Name(), keys: make([]string, len(h.Columns))}
 	for i, c := range h.Columns {
 		if want[c] {

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // Filter masks the COPY text data of one table, line by line. Columns
@@ -24,7 +26,7 @@ type Filter struct {
 
 // Filter prepares the filter for one table's COPY data. table is
 // "schema.table" and columns the COPY statement's column list in order (see
-// ParseCopyHeader). A table without rules, or nil Rules, gives a filter
+// pgscript.ParseCopyHeader). A table without rules, or nil Rules, gives a filter
 // that passes data through. key is the secret from ResolveKey.
 func (r *Rules) Filter(table string, columns []string, key []byte) (*Filter, error) {
 	f := &Filter{table: table, names: columns, cols: make([]*Transformer, len(columns)), last: -1}
@@ -183,7 +185,7 @@ func (r *filterReader) fill() {
 	r.buf, r.off = r.buf[:0], 0
 	for len(r.buf) < flushSize && r.err == nil {
 		line, err := r.src.next()
-		if isEndOfData(line) {
+		if pgscript.IsEndOfData(line) {
 			r.err = io.EOF
 			return
 		}
@@ -194,12 +196,6 @@ func (r *filterReader) fill() {
 		}
 		r.err = err
 	}
-}
-
-// isEndOfData reports the line `\.` that ends COPY data in a dump.
-func isEndOfData(line []byte) bool {
-	line = bytes.TrimRight(line, "\r\n")
-	return len(line) == 2 && line[0] == '\\' && line[1] == '.'
 }
 
 // lines reads newline-terminated lines of any length.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // Script copies a plain SQL stream from src to dst, masking the data of
@@ -41,7 +43,7 @@ func (r *Rules) Script(dst io.Writer, src io.Reader, key []byte) error {
 // copyBlock masks the data lines after a COPY header, up to and including
 // the end-of-data line.
 func (r *Rules) copyBlock(out *bufio.Writer, in *lines, header []byte, key []byte, buf *[]byte) error {
-	h, err := ParseCopyHeader(string(header))
+	h, err := pgscript.ParseCopyHeader(string(header))
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func (r *Rules) copyBlock(out *bufio.Writer, in *lines, header []byte, key []byt
 	}
 	for {
 		line, err := in.next()
-		if isEndOfData(line) {
+		if pgscript.IsEndOfData(line) {
 			_, werr := out.Write(line)
 			return werr
 		}

@@ -2,15 +2,12 @@ package postgres
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -71,11 +68,8 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			return fmt.Errorf("restore: creating database %q: %w", o.Database, err)
 		}
 	}
-	switch {
-	case o.Data != nil:
-		return restoreFiltered(ctx, o, createsItself)
-	case d.Format.IsArchive():
-		return restoreArchive(ctx, o)
+	if d.Format.IsArchive() {
+		return restoreArchiveSections(ctx, o)
 	}
 	return restorePlain(ctx, o, createsItself)
 }
@@ -148,70 +142,4 @@ func openPlain(d DumpInfo, p *progress) (io.Reader, func(), error) {
 		return nil, nil, fmt.Errorf("dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", d.Path, err)
 	}
 	return z, func() { z.Close(); f.Close() }, nil
-}
-
-// archiveItems counts the entries of an archive's table of contents.
-func archiveItems(ctx context.Context, o RestoreOptions) int64 {
-	out, err := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "-l", o.Dump.Path).Output()
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, l := range bytes.Split(out, []byte("\n")) {
-		if len(l) > 0 && l[0] != ';' {
-			n++
-		}
-	}
-	return n
-}
-
-// restoreStep finds the step a pg_restore --verbose line reports, and
-// whether it is a table's data.
-func restoreStep(line string) (step string, table bool) {
-	first := -1
-	for _, prefix := range []string{"processing data for table ", "creating ", "executing "} {
-		if i := strings.Index(line, prefix); i >= 0 && (first < 0 || i < first) {
-			first = i
-		}
-	}
-	if first < 0 {
-		return "", false
-	}
-	step = line[first:]
-	if j := strings.Index(step, "pg_restore: "); j > 0 {
-		step = step[:j] // the next message, written into the same line
-	}
-	return step, strings.HasPrefix(step, "processing data for table ")
-}
-
-// restoreArchive runs pg_restore into the database, with extra arguments
-// such as --section=pre-data.
-func restoreArchive(ctx context.Context, o RestoreOptions, extra ...string) error {
-	args := append([]string{"--exit-on-error", "--no-password", "--verbose",
-		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}, extra...)
-	if o.Jobs > 1 && o.Dump.Format != FormatTar {
-		args = append(args, "--jobs", strconv.Itoa(o.Jobs))
-	}
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), append(args, o.Dump.Path)...)
-	cmd.Env = childEnv()
-	p := newProgress(o.Log, "items", archiveItems(ctx, o))
-	defer p.stop()
-	seen := map[string]bool{}
-	tail, err := runTool(cmd, func(line string) {
-		// Each entry of pg_restore -l shows as one such step; with --jobs
-		// some are printed twice, so count each step once. Parallel
-		// workers share stderr and a message may come in several writes,
-		// so a step can sit anywhere in a line.
-		step, table := restoreStep(line)
-		if step != "" && !seen[step] {
-			seen[step] = true
-			p.n.Add(1)
-			p.at(step, table)
-		}
-	}, nil)
-	if err != nil {
-		return toolError("pg_restore", o.Dump.Path, err, tail, "")
-	}
-	p.finish()
-	return nil
 }

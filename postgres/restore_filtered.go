@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
 )
 
 // DataFilter lets the caller look at the restored schema before any row is
@@ -27,130 +24,25 @@ type DataFilter struct {
 	Filter func(dst io.Writer, src io.Reader) error
 }
 
-// restoreFiltered restores in three steps: the schema, then every table's
-// data streamed through o.Data.Filter (archives: Jobs streams in parallel),
-// then indexes and constraints.
-func restoreFiltered(ctx context.Context, o RestoreOptions, createsItself bool) error {
-	if !o.Dump.Format.IsArchive() {
-		return restorePlainFiltered(ctx, o, createsItself)
+// feedData feeds a data script to w: through the masking filter first,
+// when there is one, then feed.
+func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Reader, w io.Writer) error {
+	if o.Data == nil {
+		return feed.feed(ctx, src, w)
 	}
-	if err := restoreArchive(ctx, o, "--section=pre-data"); err != nil {
-		return err
+	pr, pw := io.Pipe()
+	filtered := make(chan error, 1)
+	go func() {
+		err := o.Data.Filter(pw, src)
+		pw.CloseWithError(err)
+		filtered <- err
+	}()
+	err := feed.feed(ctx, pr, w)
+	pr.Close() // a filter still writing stops
+	if ferr := <-filtered; ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
+		return fmt.Errorf("filtering the data of %s: %w", o.Dump.Path, ferr)
 	}
-	if err := o.Data.Check(ctx); err != nil {
-		return err
-	}
-	parts, cleanup, err := dataLists(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	o.Log.Info("restoring data through the filter", "streams", len(parts))
-	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
-	for i, list := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = filterArchiveData(ctx, o, list)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return restoreArchive(ctx, o, "--section=post-data")
-}
-
-// dataLists splits the archive's table-data entries into o.Jobs list files
-// for pg_restore -L; the first list also takes the other data entries
-// (sequence values, large objects).
-func dataLists(ctx context.Context, o RestoreOptions) ([]string, func(), error) {
-	out, err := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "-l", o.Dump.Path).Output()
-	if err != nil {
-		return nil, nil, toolError("pg_restore -l", o.Dump.Path, err, "", "")
-	}
-	n := max(1, o.Jobs)
-	if o.Dump.Format == FormatTar {
-		n = 1 // a tar archive is read front to back
-	}
-	lists := make([][]string, n)
-	table := 0
-	for _, line := range strings.Split(string(out), "\n") {
-		if line == "" || line[0] == ';' {
-			continue
-		}
-		if strings.Contains(line, " TABLE DATA ") {
-			lists[table%n] = append(lists[table%n], line)
-			table++
-		} else {
-			lists[0] = append(lists[0], line)
-		}
-	}
-	var files []string
-	cleanup := func() {
-		for _, f := range files {
-			os.Remove(f)
-		}
-	}
-	for _, l := range lists {
-		if len(l) == 0 {
-			continue
-		}
-		f, err := os.CreateTemp("", "ditto-toc-*")
-		if err == nil {
-			_, err = f.WriteString(strings.Join(l, "\n") + "\n")
-			f.Close()
-		}
-		if err != nil {
-			cleanup()
-			return nil, nil, err
-		}
-		files = append(files, f.Name())
-	}
-	return files, cleanup, nil
-}
-
-// filterArchiveData pipes `pg_restore --section=data -L list -f -` through
-// the filter into psql.
-func filterArchiveData(ctx context.Context, o RestoreOptions, list string) error {
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "--section=data", "-L", list, "-f", "-", o.Dump.Path)
-	cmd.Env = childEnv()
-	script, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	var psqlErr error
-	var rows rowGuard
-	tail, err := runTool(cmd, nil, func() {
-		psqlErr = filterIntoPsql(ctx, o, o.Database, &lineWatcher{r: script, see: rows.see})
-		_, _ = io.Copy(io.Discard, script)
-	})
-	if err != nil {
-		return toolError("pg_restore --section=data", o.Dump.Path, err, tail, "")
-	}
-	return psqlErr
-}
-
-// filterIntoPsql runs src through o.Data.Filter into a psql session on db.
-func filterIntoPsql(ctx context.Context, o RestoreOptions, db string, src io.Reader) error {
-	cmd := psqlCommand(ctx, o, db)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var filterErr error
-	tail, err := runTool(cmd, nil, func() {
-		filterErr = o.Data.Filter(stdin, src)
-		stdin.Close()
-	})
-	if filterErr != nil {
-		return fmt.Errorf("filtering the data of %s: %w", o.Dump.Path, filterErr)
-	}
-	if err != nil {
-		return toolError("psql", o.Dump.Path, err, tail, "")
-	}
-	return nil
+	return err
 }
 
 func psqlCommand(ctx context.Context, o RestoreOptions, db string) *exec.Cmd {
@@ -158,51 +50,6 @@ func psqlCommand(ctx context.Context, o RestoreOptions, db string) *exec.Cmd {
 		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
 	cmd.Env = childEnv()
 	return cmd
-}
-
-// restorePlainFiltered splits a plain dump at its first COPY: what comes
-// before is the schema, run in one psql session; the rest (data, then
-// indexes and constraints) goes through the filter into a second session,
-// after the session settings of the first are replayed.
-func restorePlainFiltered(ctx context.Context, o RestoreOptions, createsItself bool) error {
-	r, closeFn, err := openPlain(o.Dump, nil)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	var end dumpEnd
-	var rows rowGuard
-	br := bufio.NewReaderSize(&lineWatcher{r: r, see: func(line []byte) error {
-		end.see(line)
-		return rows.see(line)
-	}}, 256<<10)
-	schema, settings, first, err := splitAtFirstCopy(br)
-	if errors.Is(err, errInserts) {
-		return fmt.Errorf("dump %s: %w", o.Dump.Path, err)
-	}
-	if err != nil {
-		return fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, err)
-	}
-	db := o.Database
-	if createsItself {
-		db = "postgres" // the schema part creates o.Database and connects to it
-	}
-	cmd := psqlCommand(ctx, o, db)
-	cmd.Stdin = bytes.NewReader(schema)
-	if tail, err := runTool(cmd, nil, nil); err != nil {
-		return toolError("psql", o.Dump.Path, err, tail, "")
-	}
-	if err := o.Data.Check(ctx); err != nil {
-		return err
-	}
-	rest := io.MultiReader(bytes.NewReader(settings), bytes.NewReader(first), br)
-	if err := filterIntoPsql(ctx, o, o.Database, rest); err != nil {
-		return err
-	}
-	if o.Dump.DumperVersion != "" && !end.complete() {
-		return fmt.Errorf("restoring %s: the dump is truncated or corrupt (it does not end as pg_dump ends it); make it again with pg_dump", o.Dump.Path)
-	}
-	return nil
 }
 
 // splitAtFirstCopy reads a plain dump up to its first COPY line. It returns

@@ -36,12 +36,20 @@ func (e *dumpEnd) complete() bool {
 	return e.sawComplete && (e.key == "" || e.last == `\unrestrict `+e.key)
 }
 
-// restorePlain streams the SQL into psql, noting each COPY as a table step.
-func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) error {
-	db := o.Database
-	if createsItself {
-		db = "postgres" // the dump creates o.Database and connects to it
+// hint says the dump is truncated when pg_dump made it (its header says
+// so) and it does not end as pg_dump ends it.
+func (e *dumpEnd) hint(d DumpInfo) string {
+	if d.DumperVersion != "" && !e.complete() {
+		return truncatedHint
 	}
+	return ""
+}
+
+// restorePlain runs a plain dump in two psql sessions: its schema, up to
+// the first COPY; then, once the schema is checked (when masking) and the
+// tables to load frozen are known, the rest (data, then indexes and
+// constraints), after the session settings of the first are replayed.
+func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) error {
 	var size int64
 	if fi, err := os.Stat(o.Dump.Path); err == nil {
 		size = fi.Size()
@@ -53,63 +61,84 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 		return err
 	}
 	defer closeFn()
-	cmd := psqlCommand(ctx, o, db)
-	stdin, err := cmd.StdinPipe()
+	if o.Data != nil {
+		var rows rowGuard // over the schema part too: a --inserts dump's rows are there
+		r = &lineWatcher{r: r, see: rows.see}
+	}
+	br := bufio.NewReaderSize(r, 256<<10)
+	schema, settings, first, err := splitAtFirstCopy(br)
+	if errors.Is(err, errInserts) {
+		return fmt.Errorf("dump %s: %w", o.Dump.Path, err)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("reading dump %s: %w; %s", o.Dump.Path, err, truncatedHint)
 	}
 	var end dumpEnd
-	var feedErr error
-	tail, err := runTool(cmd, nil, func() {
-		feedErr = feedLines(ctx, r, stdin, func(line []byte) {
-			if bytes.HasPrefix(line, []byte("COPY ")) {
-				p.at(string(bytes.TrimSpace(line)), true)
-			}
-			end.see(line)
-		})
-		stdin.Close()
-	})
-	var hint string
-	if feedErr != nil || (o.Dump.DumperVersion != "" && !end.complete()) {
-		hint = "the dump is truncated or corrupt (it does not end as pg_dump ends it); make it again with pg_dump"
+	for _, line := range bytes.SplitAfter(schema, []byte("\n")) {
+		end.see(line)
 	}
-	switch {
-	case err != nil:
+	db := o.Database
+	if createsItself {
+		db = "postgres" // the schema part creates o.Database and connects to it
+	}
+	cmd := psqlCommand(ctx, o, db)
+	cmd.Stdin = bytes.NewReader(schema)
+	if tail, err := runTool(cmd, nil, nil); err != nil {
+		hint := ""
+		if first == nil { // the schema part was the whole dump
+			hint = end.hint(o.Dump)
+		}
 		return toolError("psql", o.Dump.Path, err, tail, hint)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case feedErr != nil:
-		return fmt.Errorf("restoring %s: %v; %s", o.Dump.Path, feedErr, hint)
-	case hint != "":
+	}
+	if first != nil {
+		rest := io.MultiReader(bytes.NewReader(settings), bytes.NewReader(first), br)
+		if err := restorePlainRest(ctx, o, p, rest, &end); err != nil {
+			return err
+		}
+	}
+	if hint := end.hint(o.Dump); hint != "" {
 		return fmt.Errorf("restoring %s: %s", o.Dump.Path, hint)
 	}
 	p.finish()
 	return nil
 }
 
-// feedLines copies r to w, showing each line's start to onLine. Once w fails
-// (psql is gone) it reads on without writing, so that a truncated dump is
-// still noticed, until r ends or ctx does.
-func feedLines(ctx context.Context, r io.Reader, w io.Writer, onLine func([]byte)) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	atStart, writing := true, true
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if atStart && len(chunk) > 0 {
-			onLine(chunk)
-		}
-		atStart = err == nil
-		if writing {
-			_, werr := w.Write(chunk)
-			writing = werr == nil
-		} else if ctx.Err() != nil {
-			return nil
-		}
-		switch {
-		case err == io.EOF:
-			return nil
-		case err != nil && !errors.Is(err, bufio.ErrBufferFull):
+const truncatedHint = "the dump is truncated or corrupt (it does not end as pg_dump ends it); make it again with pg_dump"
+
+// restorePlainRest runs the dump from its first COPY on through feedData
+// into a psql session on the restored database.
+func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, rest io.Reader, end *dumpEnd) error {
+	if o.Data != nil {
+		if err := o.Data.Check(ctx); err != nil {
 			return err
 		}
 	}
+	freeze, err := freezableTables(ctx, o)
+	if err != nil {
+		return err
+	}
+	cmd := psqlCommand(ctx, o, o.Database)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	feed := scriptFeed{freeze: freeze, onLine: end.see, onCopy: func(header []byte) {
+		p.at(string(bytes.TrimSpace(header)), true)
+	}}
+	var feedErr error
+	tail, err := runTool(cmd, nil, func() {
+		feedErr = feedData(ctx, o, feed, rest, stdin)
+		stdin.Close()
+	})
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return toolError("psql", o.Dump.Path, err, tail, end.hint(o.Dump))
+	case feedErr != nil && o.Data != nil:
+		return feedErr // the filter's own error
+	case feedErr != nil:
+		return fmt.Errorf("restoring %s: %w; %s", o.Dump.Path, feedErr, truncatedHint)
+	}
+	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dittodb/ditto/internal/testpg"
 	"github.com/dittodb/ditto/postgres"
@@ -157,5 +160,80 @@ func TestDumpFromNewerPgDump(t *testing.T) {
 	var logs bytes.Buffer
 	if _, _, err := restoreInto(t, newer, &logs); err == nil || !strings.Contains(err.Error(), "needs PostgreSQL 99 or newer") {
 		t.Errorf("Restore: %v", err)
+	}
+}
+
+// Restored rows are loaded frozen and all-visible (COPY FREEZE), so that
+// the golden's VACUUM (FREEZE) does not rewrite every page; tables COPY
+// FREEZE refuses (a partitioned root, loaded through with
+// --load-via-partition-root) still get all their rows.
+func TestRestoreLoadsRowsFrozen(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE frozen"); err != nil {
+		t.Fatal(err)
+	}
+	conn := src.Conn(t, "frozen")
+	for _, q := range []string{
+		`CREATE TABLE items (id int PRIMARY KEY, v text)`,
+		`INSERT INTO items SELECT i, repeat('x', 100) FROM generate_series(1, 5000) i`,
+		`CREATE TABLE "Mixed Case" (id int)`,
+		`INSERT INTO "Mixed Case" SELECT generate_series(1, 3000)`,
+		`CREATE TABLE parted (id int, v text) PARTITION BY RANGE (id)`,
+		`CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM (1) TO (1001)`,
+		`CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (1001) TO (2001)`,
+		`INSERT INTO parted SELECT i, 'p' FROM generate_series(1, 2000) i`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	counts := map[string]int64{"items": 5000, "Mixed Case": 3000, "parted": 2000, "parted_a": 1000, "parted_b": 1000}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		viaRoot bool
+	}{
+		{"custom", []string{"-Fc"}, false},
+		{"custom-via-root", []string{"-Fc", "--load-via-partition-root"}, true},
+		{"directory", []string{"-Fd"}, false},
+		{"plain-via-root", []string{"-Fp", "--load-via-partition-root"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dump := filepath.Join(t.TempDir(), "frozen.dump")
+			args := append([]string{"-h", src.Server.SocketDir, "-p", strconv.Itoa(src.Server.Port), "-U", testpg.Superuser, "-f", dump}, c.args...)
+			if out, err := exec.Command(src.Bin.Path("pg_dump"), append(args, "frozen")...).CombinedOutput(); err != nil {
+				t.Fatalf("pg_dump: %v: %s", err, out)
+			}
+			var logs bytes.Buffer
+			dst, db, err := restoreInto(t, dump, &logs)
+			if err != nil {
+				t.Fatalf("%v\nlog:\n%s", err, logs.String())
+			}
+			conn := dst.Conn(t, db)
+			for table, want := range counts {
+				if got := testpg.Count(t, conn, table); got != want {
+					t.Errorf("%s: %d rows, want %d", table, got, want)
+				}
+			}
+			frozen := []string{"items", "Mixed Case"}
+			if !c.viaRoot {
+				frozen = append(frozen, "parted_a", "parted_b")
+			}
+			for _, table := range frozen {
+				// ANALYZE counts the all-visible pages of the visibility
+				// map; only a frozen load sets them before any VACUUM.
+				var pages, visible int32
+				if _, err := conn.Exec(ctx, "ANALYZE "+pgx.Identifier{table}.Sanitize()); err != nil {
+					t.Fatal(err)
+				}
+				if err := conn.QueryRow(ctx, "SELECT relpages, relallvisible FROM pg_class WHERE relname = $1", table).Scan(&pages, &visible); err != nil {
+					t.Fatal(err)
+				}
+				if pages == 0 || visible != pages {
+					t.Errorf("%s: %d of %d pages all-visible after the restore; want all (loaded with COPY FREEZE)", table, visible, pages)
+				}
+			}
+		})
 	}
 }

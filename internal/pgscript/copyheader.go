@@ -1,6 +1,10 @@
-package mask
+// Package pgscript reads the parts of pg_dump's SQL output (a plain dump,
+// or what pg_restore -f - writes) that ditto acts on: the COPY statement
+// before a table's rows and the line that ends them.
+package pgscript
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -102,4 +106,10 @@ func clip(s string) string {
 		return s[:77] + "..."
 	}
 	return s
+}
+
+// IsEndOfData reports the line `\.` that ends a COPY's rows.
+func IsEndOfData(line []byte) bool {
+	line = bytes.TrimRight(line, "\r\n")
+	return len(line) == 2 && line[0] == '\\' && line[1] == '.'
 }

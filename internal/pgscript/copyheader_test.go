@@ -1,4 +1,4 @@
-package mask
+package pgscript
 
 import (
 	"reflect"
