@@ -122,6 +122,7 @@ func (h Home) recordsDir() string  { return h.path("copies") }
 func (h Home) runDir() string      { return h.path("run") }
 func (h Home) logsDir() string     { return h.path("logs") }
 func (h Home) tmpDir() string      { return h.path("tmp") }
+func (h Home) initdbDir() string   { return h.path("initdb") }
 
 // PoolMount is where the embedded Btrfs image is mounted.
 func (h Home) PoolMount() string { return h.path("pool") }

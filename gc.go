@@ -180,13 +180,15 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 }
 
 // removeTemp deletes what dead reseeds left behind: temporary folders (raw
-// dumps among them), the reseed server's socket folder and its log.
+// dumps among them), the reseed server's socket folder and its log, and a
+// half-made initdb template.
 func (m *Manager) removeTemp(r *GCReport) {
 	var paths []string
 	for _, pattern := range []string{
 		filepath.Join(m.Home.tmpDir(), "*"),
 		filepath.Join(m.Home.runDir(), reseedName+"*"),
 		filepath.Join(m.Home.logsDir(), reseedName+"*"),
+		filepath.Join(m.Home.initdbDir(), "*.partial"),
 	} {
 		found, _ := filepath.Glob(pattern)
 		paths = append(paths, found...)

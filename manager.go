@@ -79,6 +79,7 @@ func (m *Manager) prepareHome() error {
 		{h.runDir(), 0o710, true},
 		{h.logsDir(), 0o700, false},
 		{h.tmpDir(), 0o700, false},
+		{h.initdbDir(), 0o710, true},
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d.path, d.mode); err != nil {
