@@ -21,7 +21,7 @@ type RestoreOptions struct {
 	Port      int
 	Superuser string // role to connect as (trusted on the Unix socket)
 	Database  string // target database, created by Restore
-	Jobs      int    // pg_restore --jobs for custom and directory dumps
+	Jobs      int    // parallel sessions (pg_restore --jobs) for custom and directory dumps
 	Log       hclog.Logger
 	// Data, when set, checks the schema before any row is loaded and
 	// filters every row on its way in.

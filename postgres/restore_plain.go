@@ -90,6 +90,11 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 		}
 		return toolError("psql", o.Dump.Path, err, tail, hint)
 	}
+	if o.Data != nil {
+		if err := o.Data.Check(ctx); err != nil {
+			return err
+		}
+	}
 	if first != nil {
 		rest := io.MultiReader(bytes.NewReader(settings), bytes.NewReader(first), br)
 		if err := restorePlainRest(ctx, o, p, rest, &end); err != nil {
@@ -108,11 +113,6 @@ const truncatedHint = "the dump is truncated or corrupt (it does not end as pg_d
 // restorePlainRest runs the dump from its first COPY on through feedData
 // into a psql session on the restored database.
 func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, rest io.Reader, end *dumpEnd) error {
-	if o.Data != nil {
-		if err := o.Data.Check(ctx); err != nil {
-			return err
-		}
-	}
 	freeze, err := freezableTables(ctx, o)
 	if err != nil {
 		return err

@@ -14,8 +14,10 @@ func reseedCommand() *cli.Command {
 		Name:  "reseed",
 		Usage: "build a new golden from a dump or a live database",
 		Description: `Restores the dump (pg_dump custom, directory, tar or plain .sql/.sql.gz,
-detected by content) into a new golden generation: initdb, restore with
---jobs, ANALYZE, CHECKPOINT, clean shutdown, read-only snapshot. Only then does
+detected by content) into a new golden generation: a fresh cluster (a copy of
+an initdb template the first reseed makes), the schema, every table's rows
+loaded frozen over --jobs sessions, indexes and constraints, VACUUM (FREEZE,
+ANALYZE), CHECKPOINT, clean shutdown, read-only snapshot. Only then does
 it become current; a failed or interrupted reseed leaves the previous golden
 untouched. Copies made from the old golden keep running until destroyed.
 
@@ -38,7 +40,7 @@ Examples:
 			&cli.StringFlag{Name: "source-url", EnvVars: []string{"DITTO_SOURCE_URL"}, Usage: "pg_dump this database `URL`"},
 			&cli.StringFlag{Name: "database", Usage: "database name in the golden (default: the dump's)"},
 			&cli.StringFlag{Name: "pg-bin", Usage: "PostgreSQL binaries `DIR` (default: the oldest installed major that can restore the dump)"},
-			&cli.IntFlag{Name: "jobs", Usage: "parallel restore jobs (default: number of CPUs)"},
+			&cli.IntFlag{Name: "jobs", Usage: "parallel restore sessions (default: number of CPUs)"},
 			&cli.StringFlag{Name: "rules", EnvVars: []string{"DITTO_RULES"}, Usage: "masking rules `FILE` (default: <home>/ditto-mask.yaml if present)"},
 			&cli.BoolFlag{Name: "allow-unmasked", Usage: "load data even when the rules leave sensitive-looking columns unmasked (loudly)"},
 		},
