@@ -30,7 +30,9 @@ type RestoreOptions struct {
 
 // Restore loads the dump into a new database on a running server: it
 // creates the roles the dump refers to (NOLOGIN), creates the database
-// (unless a plain dump creates it itself), and runs pg_restore or psql.
+// (unless a plain dump creates it itself), and restores the schema, the
+// rows (loaded frozen where COPY FREEZE allows) and then indexes and
+// constraints, with pg_restore and psql.
 // On failure the database is left as it is: discard the cluster.
 func Restore(ctx context.Context, o RestoreOptions) error {
 	if o.Log == nil {
