@@ -36,14 +36,17 @@ func InitDB(ctx context.Context, bin Bin, u OSUser, dataDir, superuser string) e
 	return nil
 }
 
+// initdbFlags are the options every cluster is made with; a template made
+// with other ones is not used (they are part of its name).
+var initdbFlags = []string{"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions", "--no-sync"}
+
 func initdb(ctx context.Context, bin Bin, u OSUser, dataDir, superuser, locale string) (string, error) {
 	attr, err := procAttr(u, false)
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, bin.Path("initdb"), "-D", dataDir, "-U", superuser,
-		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-		"--locale="+locale, "--no-instructions", "--no-sync")
+	args := append([]string{"-D", dataDir, "-U", superuser, "--locale=" + locale}, initdbFlags...)
+	cmd := exec.CommandContext(ctx, bin.Path("initdb"), args...)
 	cmd.SysProcAttr = attr
 	cmd.Dir = "/" // ditto's working directory may be closed to u
 	cmd.Env = childEnv()
@@ -52,14 +55,15 @@ func initdb(ctx context.Context, bin Bin, u OSUser, dataDir, superuser, locale s
 }
 
 // InitDBFromTemplate makes the cluster in dataDir as a copy of a template
-// cluster that InitDB made once, for the same binaries and superuser, and
+// cluster that InitDB made once, for the same binaries, superuser and
+// initdb options, and
 // keeps in the folder templates. initdb spends about half a second in its
 // bootstrap backends on every run; copying its files takes tens of
 // milliseconds. Clusters copied from one template share its system
 // identifier, which only replication and backup tools look at. It
 // reports whether it made the template first.
 func InitDBFromTemplate(ctx context.Context, bin Bin, u OSUser, dataDir, superuser, templates string) (made bool, err error) {
-	sum := sha256.Sum256([]byte(bin.Dir + "\x00" + superuser))
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{bin.Dir, superuser}, initdbFlags...), "\x00")))
 	suffix := "-" + hex.EncodeToString(sum[:6])
 	tmpl := filepath.Join(templates, bin.Version+suffix)
 	if _, err := os.Stat(tmpl); errors.Is(err, fs.ErrNotExist) {
