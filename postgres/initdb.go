@@ -56,10 +56,9 @@ func initdb(ctx context.Context, bin Bin, u OSUser, dataDir, superuser, locale s
 
 // InitDBFromTemplate makes the cluster in dataDir as a copy of a template
 // cluster that InitDB made once, for the same binaries, superuser and
-// initdb options, and
-// keeps in the folder templates. initdb spends about half a second in its
-// bootstrap backends on every run; copying its files takes tens of
-// milliseconds. Clusters copied from one template share its system
+// initdb options, and keeps in the folder templates. initdb spends about
+// half a second in its bootstrap backends on every run; copying its files
+// takes tens of milliseconds. Clusters copied from one template share its system
 // identifier, which only replication and backup tools look at. It
 // reports whether it made the template first.
 func InitDBFromTemplate(ctx context.Context, bin Bin, u OSUser, dataDir, superuser, templates string) (made bool, err error) {
