@@ -14,10 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dittodb/ditto/internal/pgscript"
-
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dittodb/ditto/internal/pgscript"
 	"github.com/dittodb/ditto/mask"
 	"github.com/dittodb/ditto/postgres"
 )

@@ -96,9 +96,9 @@ func dataBatches(toc []string, jobs int) [][]string {
 // the one returned.
 func restoreArchiveData(ctx context.Context, o RestoreOptions, p *progress, toc []string, freeze tableSet) error {
 	jobs := max(1, o.Jobs)
-	batches := dataBatches(toc, jobs)
-	if o.Dump.Format == FormatTar {
-		batches = [][]string{toc} // read front to back: one pass
+	batches := [][]string{toc} // a tar archive is read front to back: one pass
+	if o.Dump.Format != FormatTar {
+		batches = dataBatches(toc, jobs)
 	}
 	queue := make(chan []string, len(batches))
 	for _, b := range batches {
