@@ -54,7 +54,8 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		Settings:  o.Settings,
 		CreatedAt: now,
 		Labels:    o.Labels,
-		Owner:     &self,
+		Owner:     o.Owner,
+		Busy:      &self,
 	}
 	if o.TTL > 0 {
 		c.ExpiresAt = now.Add(o.TTL)
@@ -72,7 +73,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		return nil, err
 	}
 	crashPoint("create:ready")
-	c.State, c.Owner = StateReady, o.Owner
+	c.State, c.Busy = StateReady, nil
 	if err := m.Home.saveCopy(c); err != nil {
 		m.rollback(c, err)
 		return nil, err
@@ -281,7 +282,7 @@ func (m *Manager) GetCopy(id string) (*Copy, error) { return m.Home.loadCopy(id)
 
 // DestroyCopy stops a copy's server and removes its volume and record.
 func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
-	c, _, err := m.claim(id, StateDestroying)
+	c, err := m.claim(id, StateDestroying)
 	if err != nil {
 		return err
 	}
@@ -291,25 +292,23 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 
 // claim marks a copy as being worked on by this process, under the state
 // lock, so two ditto processes never destroy or reset the same copy at once.
-// A claim left by a dead process is taken over. It returns the owner the
-// copy had before.
-func (m *Manager) claim(id, state string) (*Copy, *proc.Ref, error) {
+// A claim left by a dead process is taken over. The copy's owner is kept.
+func (m *Manager) claim(id, state string) (*Copy, error) {
 	l, err := lock(m.Home.stateLock(), true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer l.Unlock()
 	c, err := m.Home.loadCopy(id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	self := proc.Self()
-	if c.State != StateReady && c.Owner != nil && c.Owner.Alive() && *c.Owner != self {
-		return nil, nil, fmt.Errorf("copy %s is busy (%s by ditto process %d): wait for it to finish", id, c.State, c.Owner.PID)
+	if c.Busy != nil && c.Busy.Alive() && *c.Busy != self {
+		return nil, fmt.Errorf("copy %s is busy (%s by ditto process %d): wait for it to finish", id, c.State, c.Busy.PID)
 	}
-	prev := c.Owner
-	c.State, c.Owner = state, &self
-	return c, prev, m.Home.saveCopy(c)
+	c.State, c.Busy = state, &self
+	return c, m.Home.saveCopy(c)
 }
 
 // teardown stops the copy's server (also one no record explains), destroys
@@ -359,7 +358,7 @@ func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 // ResetCopy puts a copy back to the current golden, keeping its ID, port and
 // password, so a client only has to reconnect.
 func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
-	c, owner, err := m.claim(id, StateResetting)
+	c, err := m.claim(id, StateResetting)
 	if err != nil {
 		return nil, err
 	}
@@ -382,9 +381,14 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 		return nil, err
 	}
 	if err := m.startOnCurrent(ctx, c, false); err != nil {
-		return nil, fmt.Errorf("resetting copy %s: %w (the copy is unusable now: `ditto copy destroy %s`, or the next `ditto gc`, removes it)", id, err, id)
+		// down, with its owner and TTL as they were, until a reset succeeds
+		c.State, c.Busy = StateReady, nil
+		if serr := m.Home.saveCopy(c); serr != nil {
+			m.Log.Warn("could not record the failed reset", "id", c.ID, "error", serr)
+		}
+		return nil, fmt.Errorf("resetting copy %s: %w (the copy is down: retry `ditto copy reset %s` or remove it with `ditto copy destroy %s`)", id, err, id, id)
 	}
-	c.State, c.Owner = StateReady, owner
+	c.State, c.Busy = StateReady, nil
 	return c, m.Home.saveCopy(c)
 }
 

@@ -94,6 +94,58 @@ func TestCopyURLAndLifetime(t *testing.T) {
 	}
 }
 
+func TestCopyStaleness(t *testing.T) {
+	self := proc.Self()
+	dead := self
+	dead.Start++
+	now := time.Now()
+	past := now.Add(-time.Minute)
+	for _, c := range []struct {
+		name  string
+		copy  Copy
+		stale bool
+	}{
+		{"expired, owner running", Copy{ExpiresAt: past, Owner: &self, State: StateReady}, false},
+		{"expired, no owner", Copy{ExpiresAt: past, State: StateReady}, true},
+		{"owner gone", Copy{Owner: &dead, State: StateReady}, true},
+		{"creator gone", Copy{Busy: &dead, State: StateCreating}, true},
+		{"destroyer gone", Copy{Busy: &dead, State: StateDestroying}, true},
+		{"resetter gone", Copy{Busy: &dead, State: StateResetting}, false},
+		{"being reset", Copy{Busy: &self, Owner: &self, State: StateResetting}, false},
+	} {
+		if why := c.copy.staleReason(now); (why != "") != c.stale {
+			t.Errorf("%s: staleReason = %q, want stale %v", c.name, why, c.stale)
+		}
+	}
+}
+
+func TestCommandEnvDropsDittoSecrets(t *testing.T) {
+	got := strings.Join(commandEnv([]string{"PATH=/bin", "DITTO_MASK_KEY=k", "DITTO_SOURCE_URL=postgres://u:pw@h/d", "DITTO_TOKEN=t", "DITTO_HOME=/h", "HOME=/root"}), " ")
+	if got != "PATH=/bin DITTO_HOME=/h HOME=/root" {
+		t.Fatalf("commandEnv = %q", got)
+	}
+}
+
+func TestStrayFileOnlyNamesDittoGives(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for _, n := range []string{"3f9a01bc.json", "3f9a01bc.log", "app.log", "notes.json", ".3f9a01bc.json.tmp-123", ".bashrc", "0badcafe.txt", "3F9A01BC.json"} {
+		p := filepath.Join(dir, n)
+		os.WriteFile(p, nil, 0o600)
+		os.Chtimes(p, old, old)
+	}
+	entries, _ := os.ReadDir(dir)
+	var stray []string
+	for _, e := range entries {
+		if strayFile(e, ".json", map[string]bool{}) {
+			stray = append(stray, e.Name())
+		}
+	}
+	if strings.Join(stray, " ") != ".3f9a01bc.json.tmp-123 3f9a01bc.json" {
+		t.Fatalf("stray records: %v", stray)
+	}
+}
+
 func TestValidID(t *testing.T) {
 	for _, ok := range []string{"3f9a01bc", "a-b"} {
 		if !validID(ok) {

@@ -589,10 +589,10 @@ func (d *doctor) copies() {
 		case c.expired(now):
 			collectable = append(collectable, fmt.Sprintf("%s (TTL passed %s ago)", c.ID, humanAge(now.Sub(c.ExpiresAt))))
 		case c.abandoned():
-			collectable = append(collectable, fmt.Sprintf("%s (its ditto process %d is gone)", c.ID, c.Owner.PID))
+			collectable = append(collectable, fmt.Sprintf("%s (%s)", c.ID, c.staleReason(now)))
 		case c.State == StateReady && !alive:
 			down = append(down, c.ID+" (server down)")
-		case c.State != StateReady && c.Owner == nil:
+		case c.State != StateReady && (c.Busy == nil || !c.Busy.Alive()):
 			down = append(down, fmt.Sprintf("%s (stuck %s)", c.ID, c.State))
 		}
 	}

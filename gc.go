@@ -35,7 +35,8 @@ func (m *Manager) sweep(ctx context.Context) *GCReport {
 	}
 	now := time.Now()
 	for _, c := range copies {
-		if !c.expired(now) && !c.abandoned() {
+		why := c.staleReason(now)
+		if why == "" {
 			continue
 		}
 		if err := m.DestroyCopy(ctx, c.ID); err != nil {
@@ -44,17 +45,10 @@ func (m *Manager) sweep(ctx context.Context) *GCReport {
 			}
 			continue
 		}
-		m.Log.Info("removed copy", "id", c.ID, "why", gcReason(c, now))
+		m.Log.Info("removed copy", "id", c.ID, "why", why)
 		r.Copies = append(r.Copies, c.ID)
 	}
 	return r
-}
-
-func gcReason(c *Copy, now time.Time) string {
-	if c.expired(now) {
-		return "its TTL passed at " + c.ExpiresAt.Format(time.RFC3339)
-	}
-	return "the ditto process that owned it is gone"
 }
 
 // GC removes everything nothing explains any more: expired and abandoned
@@ -95,7 +89,7 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 		fail(err)
 		return r
 	}
-	m.killStrays(ctx, dataDirs, r)
+	m.killStrays(ctx, vols, dataDirs, r)
 	for _, v := range vols {
 		switch {
 		case v.Kind == storage.KindCopy && !known[v.Name]:
@@ -120,16 +114,23 @@ func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]s
 	*into = append(*into, v.Name)
 }
 
-// killStrays stops postmasters running on a volume of the pool that no
-// record explains (a crash between starting a server and recording it). The
-// reseed's own server is spared while a reseed runs: its data directory is
-// a building volume, which only dies with the reseed.
-func (m *Manager) killStrays(ctx context.Context, known map[string]proc.Ref, r *GCReport) {
-	for dir, ref := range postmasters(m.volumeRoot()) {
-		if k, ok := known[dir]; ok && (k == ref || k.PID == 0) {
+// killStrays stops postmasters running on a copy volume of the pool that no
+// record explains (a crash between starting a server and recording it).
+// Only data directories of ditto's own copy volumes are looked at: the
+// reseed's server runs on a building volume, which only dies with the
+// reseed, and nothing else in the pool's folder is ditto's to stop.
+func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known map[string]proc.Ref, r *GCReport) {
+	running := postmasters(m.volumeRoot())
+	for _, v := range vols {
+		if v.Kind != storage.KindCopy {
 			continue
 		}
-		if m.isBuildingDir(ctx, dir) {
+		dir := filepath.Join(filepath.Clean(v.Path), pgDataDir)
+		ref, ok := running[dir]
+		if !ok {
+			continue
+		}
+		if k, ok := known[dir]; ok && (k == ref || k.PID == 0) {
 			continue
 		}
 		m.Log.Info("stopping a postgres server no record explains", "pid", ref.PID, "data_dir", dir)
@@ -139,19 +140,6 @@ func (m *Manager) killStrays(ctx context.Context, known map[string]proc.Ref, r *
 		}
 		r.Processes = append(r.Processes, ref.PID)
 	}
-}
-
-func (m *Manager) isBuildingDir(ctx context.Context, dir string) bool {
-	vols, err := m.store.List(ctx)
-	if err != nil {
-		return true // unsure: leave it alone
-	}
-	for _, v := range vols {
-		if v.Kind == storage.KindBuilding && strings.HasPrefix(dir+"/", filepath.Clean(v.Path)+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // volumeRoot is the folder under which every volume's files are visible.
@@ -185,7 +173,7 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 func (m *Manager) removeTemp(r *GCReport) {
 	var paths []string
 	for _, pattern := range []string{
-		filepath.Join(m.Home.tmpDir(), "*"),
+		filepath.Join(m.Home.tmpDir(), reseedName+"-*"),
 		filepath.Join(m.Home.runDir(), reseedName+"*"),
 		filepath.Join(m.Home.logsDir(), reseedName+"*"),
 		filepath.Join(m.Home.initdbDir(), "*.partial"),
@@ -202,30 +190,37 @@ func (m *Manager) removeTemp(r *GCReport) {
 	}
 }
 
-// removeStrayFiles deletes socket folders, logs and half-written records of
-// copies that have no record.
+// removeStrayFiles deletes socket folders, logs and records of copies that
+// have no (readable) record, and temporary files of atomic writes that a
+// crash left behind. It only deletes names ditto gives (copy IDs), never a
+// file merely because nothing explains it.
 func (m *Manager) removeStrayFiles(known map[string]bool, r *GCReport) {
-	for _, dir := range []string{m.Home.runDir(), m.Home.logsDir(), m.Home.recordsDir()} {
-		entries, _ := os.ReadDir(dir)
+	for _, d := range []struct{ dir, suffix string }{
+		{m.Home.runDir(), ""}, {m.Home.logsDir(), ".log"}, {m.Home.recordsDir(), ".json"},
+	} {
+		entries, _ := os.ReadDir(d.dir)
 		for _, e := range entries {
-			name := e.Name()
-			id := strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".json")
-			if strings.HasPrefix(name, reseedName) {
-				continue // the reseed's own, removed by removeTemp
-			}
-			if strings.HasPrefix(name, ".") {
-				// a temporary file of an atomic write: only a crash leaves
-				// one behind for more than a moment
-				if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Minute {
-					continue
-				}
-			} else if known[id] {
+			if !strayFile(e, d.suffix, known) {
 				continue
 			}
-			p := filepath.Join(dir, name)
+			p := filepath.Join(d.dir, e.Name())
 			if err := os.RemoveAll(p); err == nil {
 				r.Files = append(r.Files, p)
 			}
 		}
 	}
+}
+
+func strayFile(e os.DirEntry, suffix string, known map[string]bool) bool {
+	name := e.Name()
+	if tmpOf, ok := strings.CutPrefix(name, "."); ok {
+		// a temporary file of an atomic write (see writeJSON): only a crash
+		// leaves one behind for more than a moment
+		base, _, isTemp := strings.Cut(tmpOf, ".tmp-")
+		id, named := strings.CutSuffix(base, suffix)
+		info, err := e.Info()
+		return isTemp && named && isCopyID(id) && err == nil && time.Since(info.ModTime()) > time.Minute
+	}
+	id, ok := strings.CutSuffix(name, suffix)
+	return ok && isCopyID(id) && !known[id]
 }

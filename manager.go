@@ -130,7 +130,14 @@ func (m *Manager) Storage() storage.Storage { return m.store }
 // Init creates (or re-opens, idempotently) the state directory and pool.
 // An empty PoolPath (btrfs) or Dataset (zfs) means the embedded default.
 func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*Manager, error) {
-	h := Home{Dir: homeDir}
+	abs, err := filepath.Abs(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	h := Home{Dir: abs}
+	if err := h.claimForInit(); err != nil {
+		return nil, err
+	}
 	if old, err := h.LoadConfig(); err == nil {
 		if err := sameChoice(old, cfg, h); err != nil {
 			return nil, err
@@ -151,9 +158,6 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	if embedded && cfg.ImageSize == 0 {
 		cfg.ImageSize = 20 << 30
 	}
-	if err := os.MkdirAll(h.Dir, 0o710); err != nil {
-		return nil, permissionError(h.Dir, err)
-	}
 	if cfg.Image != "" && cfg.Backend == "btrfs" {
 		log.Info("creating the embedded pool image", "image", cfg.Image, "size", HumanBytes(uint64(cfg.ImageSize)))
 		if err := btrfs.CreateImage(ctx, cfg.Image, cfg.ImageSize); err != nil {
@@ -172,6 +176,60 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	}
 	log.Info("pool ready", "home", h.Dir, "backend", cfg.Backend, "pool", cfg.PoolPath+cfg.Dataset)
 	return m, nil
+}
+
+// homeMarker marks a folder as a ditto state directory: init takes over no
+// folder without it (or an older home's config.json), and gc deletes files
+// only inside folders it marks.
+const homeMarker = ".ditto-home"
+
+// systemDirs are folders init never makes a state directory of: it changes
+// the home's owner and mode, and gc deletes files below it.
+var systemDirs = map[string]bool{
+	"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true,
+	"/lib": true, "/lib32": true, "/lib64": true, "/media": true, "/mnt": true, "/opt": true,
+	"/proc": true, "/root": true, "/run": true, "/sbin": true, "/srv": true, "/sys": true,
+	"/tmp": true, "/usr": true, "/usr/bin": true, "/usr/lib": true, "/usr/local": true,
+	"/usr/local/bin": true, "/usr/sbin": true, "/usr/share": true, "/var": true,
+	"/var/cache": true, "/var/lib": true, "/var/log": true, "/var/run": true, "/var/tmp": true,
+}
+
+// claimForInit makes h.Dir a ditto home: created if missing, refused if it
+// is a system folder, a file, or a non-empty folder that is not a ditto home
+// already (init would change its mode and owners, and gc delete its files).
+func (h Home) claimForInit() error {
+	real := h.Dir
+	if r, err := filepath.EvalSymlinks(h.Dir); err == nil {
+		real = r
+	}
+	if systemDirs[filepath.Clean(h.Dir)] || systemDirs[real] {
+		return fmt.Errorf("refusing to use %s as ditto's state directory: it is a system folder; give --home a folder of its own, e.g. %s", h.Dir, DefaultHome)
+	}
+	info, err := os.Stat(h.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(h.Dir, 0o710); err != nil {
+			return permissionError(h.Dir, err)
+		}
+	case err != nil:
+		return permissionError(h.Dir, err)
+	case !info.IsDir():
+		return fmt.Errorf("refusing to use %s as ditto's state directory: it is a file, not a folder; give --home a new or empty folder", h.Dir)
+	default:
+		entries, err := os.ReadDir(h.Dir)
+		if err != nil {
+			return permissionError(h.Dir, err)
+		}
+		if len(entries) > 0 && !fileExists(h.path(homeMarker)) && !fileExists(h.configFile()) {
+			return fmt.Errorf("refusing to use %s as ditto's state directory: it holds other files (%s, ...) and is not a ditto home; give --home a new or empty folder", h.Dir, entries[0].Name())
+		}
+	}
+	return os.WriteFile(h.path(homeMarker), []byte("ditto state directory: see `ditto --help`\n"), 0o644)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // sameChoice refuses an init that asks for another pool than the one in use.

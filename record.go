@@ -48,10 +48,12 @@ type Copy struct {
 	ExpiresAt  time.Time         `json:"expires_at,omitzero"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	Postmaster proc.Ref          `json:"postmaster"`
-	// Owner is the process whose life bounds the copy (a `copy run`, or the
-	// ditto process still creating or destroying it). gc removes the copy
-	// once its owner is gone.
+	// Owner is the process whose life bounds the copy (a `copy run`). gc
+	// removes the copy once its owner is gone; while it lives, the TTL waits.
 	Owner *proc.Ref `json:"owner,omitempty"`
+	// Busy is the ditto process creating, destroying or resetting the copy.
+	// It never changes Owner: a reset that fails leaves the owner as it was.
+	Busy *proc.Ref `json:"busy,omitempty"`
 }
 
 // URL is the copy's connection URL.
@@ -69,15 +71,38 @@ func (c *Copy) URL() string {
 // Running reports whether the copy's postmaster is alive.
 func (c *Copy) Running() bool { return c.Postmaster.Alive() }
 
-// expired reports whether the copy's TTL has passed at now.
+// expired reports whether the copy's TTL has passed at now. A copy whose
+// owner still runs is not expired: `copy run` needs its copy until its
+// command ends, whatever the TTL.
 func (c *Copy) expired(now time.Time) bool {
-	return !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt)
+	return !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt) && !c.ownerAlive()
 }
 
+func (c *Copy) ownerAlive() bool { return c.Owner != nil && c.Owner.Alive() }
+
 // abandoned reports whether the process responsible for the copy is gone
-// while the copy still depends on it.
+// while the copy still depends on it: its owner, or the ditto process that
+// was creating or destroying it. A copy left half-reset is not abandoned:
+// it is down until a reset or destroy, and its TTL still applies.
 func (c *Copy) abandoned() bool {
-	return c.Owner != nil && !c.Owner.Alive()
+	if c.Owner != nil && !c.Owner.Alive() {
+		return true
+	}
+	busyDied := c.Busy != nil && !c.Busy.Alive()
+	return busyDied && (c.State == StateCreating || c.State == StateDestroying)
+}
+
+// staleReason says why gc should remove the copy at now, or "" if it should not.
+func (c *Copy) staleReason(now time.Time) string {
+	switch {
+	case c.expired(now):
+		return "its TTL passed at " + c.ExpiresAt.Format(time.RFC3339)
+	case c.Owner != nil && !c.Owner.Alive():
+		return fmt.Sprintf("the process that owned it (pid %d) is gone", c.Owner.PID)
+	case c.abandoned():
+		return fmt.Sprintf("the ditto process %s it (pid %d) is gone", c.State, c.Busy.PID)
+	}
+	return ""
 }
 
 // ErrNoCopy is returned for a copy ID that no record names.
@@ -89,6 +114,16 @@ func newID() string {
 		panic(err) // crypto/rand does not fail on Linux
 	}
 	return hex.EncodeToString(b)
+}
+
+// isCopyID reports whether name has the form newID gives, so gc deletes
+// only files named after copies.
+func isCopyID(name string) bool {
+	if len(name) != 8 {
+		return false
+	}
+	_, err := hex.DecodeString(name)
+	return err == nil && strings.ToLower(name) == name
 }
 
 // validID keeps user-given IDs from naming files outside the records folder.

@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -64,7 +66,12 @@ func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
 	if err != nil {
 		return ExitRunFailed, err
 	}
-	code, runErr := runCommand(o.Command, append(os.Environ(), c.Env(o.EnvNames...)...))
+	as, err := invokingUser()
+	if err != nil {
+		m.destroyAfterRun(c)
+		return ExitRunFailed, err
+	}
+	code, runErr := runCommand(o.Command, append(as.env(commandEnv(os.Environ())), c.Env(o.EnvNames...)...), as.cred)
 	if code != 0 && o.KeepOnFailure {
 		if err := m.keep(c); err != nil {
 			m.Log.Warn("could not keep the copy", "id", c.ID, "error", err)
@@ -72,10 +79,82 @@ func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
 		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, c.ID, c.URL(), c.ID)
 		return code, runErr
 	}
-	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
+	if err := m.DestroyCopy(context.Background(), c.ID); errors.Is(err, ErrNoCopy) {
+		// whatever the command reported, it ran against a copy that vanished
+		vanished := fmt.Errorf("copy %s was destroyed while the command ran (by `ditto copy destroy` or `ditto gc`): its result does not count", c.ID)
+		if code == 0 {
+			return ExitRunFailed, vanished
+		}
+		m.Log.Error(vanished.Error())
+	} else if err != nil {
 		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
 	}
 	return code, runErr
+}
+
+func (m *Manager) destroyAfterRun(c *Copy) {
+	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
+		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
+	}
+}
+
+// secretFree lists the DITTO_ variables a command may inherit: settings, no
+// secrets (a source URL with its password, a masking key, a token).
+var secretFree = map[string]bool{"DITTO_HOME": true, "DITTO_LOG_LEVEL": true, "DITTO_LOG_JSON": true, "DITTO_SERVER": true}
+
+// commandEnv is the environment a command run with a copy inherits: the
+// caller's, without ditto's own variables (the copy's are added after).
+func commandEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "DITTO_") && !secretFree[name] {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// runAs is who a command runs as: nil cred keeps ditto's own identity.
+type runAs struct {
+	cred *syscall.Credential
+	home string
+	name string
+}
+
+// env sets HOME, USER and LOGNAME to the user the command runs as.
+func (a runAs) env(environ []string) []string {
+	if a.cred == nil {
+		return environ
+	}
+	return append(environ, "HOME="+a.home, "USER="+a.name, "LOGNAME="+a.name)
+}
+
+// invokingUser is the user who ran ditto through sudo (SUDO_UID/SUDO_GID):
+// the command runs as them, not as root, so it can neither read ditto's
+// state (every copy's password) nor leave root-owned files behind.
+func invokingUser() (runAs, error) {
+	uidStr := os.Getenv("SUDO_UID")
+	if os.Geteuid() != 0 || uidStr == "" || uidStr == "0" {
+		return runAs{}, nil
+	}
+	uid, err1 := strconv.ParseUint(uidStr, 10, 32)
+	gid, err2 := strconv.ParseUint(os.Getenv("SUDO_GID"), 10, 32)
+	if err1 != nil || err2 != nil {
+		return runAs{}, fmt.Errorf("SUDO_UID=%q, SUDO_GID=%q are not numeric IDs: run ditto through sudo, or unset them to run the command as root", uidStr, os.Getenv("SUDO_GID"))
+	}
+	a := runAs{cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, name: os.Getenv("SUDO_USER"), home: "/"}
+	if u, err := user.LookupId(uidStr); err == nil {
+		a.name, a.home = u.Username, u.HomeDir
+		groups, _ := u.GroupIds()
+		for _, g := range groups {
+			if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+				a.cred.Groups = append(a.cred.Groups, uint32(n))
+			}
+		}
+	}
+	return a, nil
 }
 
 // keep hands the copy over to its TTL alone.
@@ -84,14 +163,14 @@ func (m *Manager) keep(c *Copy) error {
 	return m.Home.saveCopy(c)
 }
 
-func runCommand(args []string, env []string) (int, error) {
+func runCommand(args []string, env []string, cred *syscall.Credential) (int, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
 	// If ditto is killed outright, its copy goes with the next gc: take the
 	// command down too rather than leave it running against nothing. The
 	// death signal follows the thread that started the command, so this
 	// goroutine stays on it until the command ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: cred}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sigs := make(chan os.Signal, 4)

@@ -58,7 +58,14 @@ Examples:
 				Description: `Creates a copy, runs CMD with DATABASE_URL, DITTO_COPY_ID and PGHOST, PGPORT,
 PGUSER, PGPASSWORD, PGDATABASE set, forwards SIGINT and SIGTERM to it,
 destroys the copy when it ends and exits with CMD's exit code (128+N if signal
-N killed it; 125 if ditto itself failed, 127 if CMD was not found).
+N killed it; 125 if ditto itself failed or the copy was destroyed while CMD
+ran, 127 if CMD was not found).
+
+Under sudo, CMD runs as the user who called sudo (SUDO_UID, SUDO_GID), not
+as root. CMD inherits the environment without ditto's own DITTO_ variables
+(the source URL, masking key, ...) except DITTO_HOME and the log settings.
+The copy lives as long as CMD runs, whatever --ttl says; the TTL bounds only
+a copy kept by --keep-on-failure.
 
 Examples:
    ditto copy run -- go test ./...
@@ -298,10 +305,11 @@ func toJSON(cp *ditto.Copy) copyJSON {
 	return j
 }
 
-// displayState turns a ready copy into running or down by looking at its
-// server process.
+// displayState turns a copy into running or down by looking at its server
+// process, unless a live ditto process is creating, resetting or destroying
+// it.
 func displayState(cp *ditto.Copy) string {
-	if cp.State != ditto.StateReady {
+	if cp.State != ditto.StateReady && cp.Busy != nil && cp.Busy.Alive() {
 		return cp.State
 	}
 	if cp.Running() {
