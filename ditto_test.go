@@ -214,3 +214,14 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("unknown backend: %v", err)
 	}
 }
+
+// TestInitRefusesSystemFolders calls only the check: were it to regress,
+// Init itself would chmod the folder.
+func TestInitRefusesSystemFolders(t *testing.T) {
+	for _, dir := range []string{"/", "/var/lib", "/tmp", "/run", "/etc"} {
+		err := Home{Dir: dir}.claimForInit()
+		if err == nil || !strings.Contains(err.Error(), "system folder") {
+			t.Errorf("claimForInit(%s) = %v, want a refusal naming a system folder", dir, err)
+		}
+	}
+}

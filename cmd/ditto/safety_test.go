@@ -79,10 +79,12 @@ func TestCopyRunSafety(t *testing.T) {
 }
 
 // TestHomeIsNeverTakenOver: init refuses folders that are not its own, and
-// gc deletes only files ditto names.
+// gc deletes only files ditto names. System folders are refused in the
+// root package's TestInitRefusesSystemFolders: a regression here would
+// change the modes of /, /run and /tmp of the machine running the test.
 func TestHomeIsNeverTakenOver(t *testing.T) {
 	requireRoot(t)
-	record(t, "bad input", "init on /, a system folder, a file, a folder of someone else's; gc beside a user's files in the home", 5)
+	record(t, "bad input", "init on a file, on a folder of someone else's; gc beside a user's files in the home", 3)
 	foreign := t.TempDir()
 	for _, p := range []string{"tmp/f", "run/app.pid", "logs/app.log"} {
 		writeTestFile(t, filepath.Join(foreign, p))
@@ -91,8 +93,6 @@ func TestHomeIsNeverTakenOver(t *testing.T) {
 	afile := filepath.Join(t.TempDir(), "file")
 	writeTestFile(t, afile)
 	for _, c := range []struct{ home, want string }{
-		{"/", "system folder"},
-		{"/var/lib", "system folder"},
 		{afile, "is a file"},
 		{foreign, "is not a ditto home"},
 	} {
