@@ -131,12 +131,15 @@ func (m *Manager) Storage() storage.Storage { return m.store }
 // An empty PoolPath (btrfs) or Dataset (zfs) means the embedded default.
 func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*Manager, error) {
 	h := Home{Dir: homeDir}
-	if old, err := h.LoadConfig(); err == nil {
+	switch old, err := h.LoadConfig(); {
+	case err == nil:
 		if err := sameChoice(old, cfg, h); err != nil {
 			return nil, err
 		}
 		log.Info("pool already initialised; checking it", "home", h.Dir, "backend", old.Backend)
 		return open(ctx, h, old, log)
+	case !errors.Is(err, errNoPool):
+		return nil, err // never make a new pool over one whose config fails
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err

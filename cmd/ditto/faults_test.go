@@ -167,6 +167,7 @@ func TestBadInput(t *testing.T) {
 		f.fails("no command to run", "copy", "run", "--")
 		g := &fixture{t: t, home: shortTempDir(t)}
 		g.fails("invalid port range", "init", "--path", f.pool, "--port-range", "6000")
+		g.fails("privileged", "init", "--path", f.pool, "--port-range", "80-90")
 		g.fails("not Btrfs", "init", "--path", t.TempDir())
 		if n := len(f.list()); n != 0 {
 			t.Fatalf("%d copies after bad input", n)
