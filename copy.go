@@ -35,6 +35,9 @@ const readyTimeout = 60 * time.Second
 // ROLE for the copy's own password.
 func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error) {
 	t0 := time.Now()
+	if err := ValidateLabels(o.Labels); err != nil {
+		return nil, err
+	}
 	m.sweep(ctx)
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err

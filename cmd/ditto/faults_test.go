@@ -162,6 +162,9 @@ func TestBadInput(t *testing.T) {
 		f := f.with(t)
 		f.fails("invalid --ttl", "copy", "create", "--ttl", "-5m")
 		f.fails("invalid --label", "copy", "create", "--label", "=x")
+		f.fails("invalid --label", "copy", "create", "--label", "note=two\nlines") // would break `copy list`
+		f.fails("invalid --label", "copy", "create", "--label", "note="+strings.Repeat("x", 100<<10))
+		f.fails("given twice", "copy", "create", "--label", "a=1", "--label", "a=2")
 		f.fails("invalid --format", "copy", "list", "--format", "xml")
 		f.fails("no such copy", "copy", "destroy", "0badc0de")
 		f.fails("no command to run", "copy", "run", "--")
