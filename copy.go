@@ -2,6 +2,7 @@ package ditto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -282,14 +283,48 @@ func (m *Manager) Copies() ([]*Copy, error) {
 // GetCopy returns one copy's record.
 func (m *Manager) GetCopy(id string) (*Copy, error) { return m.Home.loadCopy(id) }
 
-// DestroyCopy stops a copy's server and removes its volume and record.
+// destroyWait bounds how long a destroy waits for another ditto process
+// that is destroying the same copy.
+const destroyWait = time.Minute
+
+// DestroyCopy stops a copy's server and removes its volume and record. When
+// another ditto process is destroying it already, it waits until that one
+// has finished: the copy is gone either way.
 func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
-	c, _, err := m.claim(id, StateDestroying)
-	if err != nil {
-		return err
+	deadline := time.Now().Add(destroyWait)
+	var other *busyError // the destroy this one waits for
+	for {
+		c, _, err := m.claim(id, StateDestroying)
+		if err == nil {
+			crashPoint("destroy:claimed")
+			return m.teardown(ctx, c)
+		}
+		if other != nil && errors.Is(err, ErrNoCopy) {
+			m.Log.Info("copy destroyed by another ditto process", "id", id, "pid", other.owner.PID)
+			return nil
+		}
+		if !errors.As(err, &other) || other.state != StateDestroying {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("copy %s is still being destroyed by ditto process %d after %s: stop that process, then run `ditto copy destroy %s` again", id, other.owner.PID, destroyWait, id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	crashPoint("destroy:claimed")
-	return m.teardown(ctx, c)
+}
+
+// busyError says that another live ditto process is working on a copy.
+type busyError struct {
+	id, state string
+	owner     proc.Ref
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("copy %s is busy (%s by ditto process %d): wait for it to finish", e.id, e.state, e.owner.PID)
 }
 
 // claim marks a copy as being worked on by this process, under the state
@@ -308,7 +343,7 @@ func (m *Manager) claim(id, state string) (*Copy, *proc.Ref, error) {
 	}
 	self := proc.Self()
 	if c.State != StateReady && c.Owner != nil && c.Owner.Alive() && *c.Owner != self {
-		return nil, nil, fmt.Errorf("copy %s is busy (%s by ditto process %d): wait for it to finish", id, c.State, c.Owner.PID)
+		return nil, nil, &busyError{id: id, state: c.State, owner: *c.Owner}
 	}
 	prev := c.Owner
 	c.State, c.Owner = state, &self

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +146,32 @@ func TestBadInput(t *testing.T) {
 		}
 		f.with(t).assertOneGolden(t)
 		before = f.goldenJSON()
+	})
+
+	t.Run("two destroys at once", func(t *testing.T) {
+		record(t, "bad input", "two `copy destroy` of the same copy at once: both succeed", 3)
+		f := f.with(t)
+		for i := 0; i < 3; i++ {
+			id := f.create().ID
+			var wg sync.WaitGroup
+			results := make([]result, 2)
+			for j := range results {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[j] = f.run("copy", "destroy", id)
+				}()
+			}
+			wg.Wait()
+			for _, r := range results {
+				if r.code != 0 {
+					t.Fatalf("concurrent destroy of %s: %s", id, r)
+				}
+			}
+		}
+		if n := len(f.list()); n != 0 {
+			t.Fatalf("%d copies left", n)
+		}
 	})
 
 	t.Run("home not writable", func(t *testing.T) {
