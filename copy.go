@@ -39,13 +39,17 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
-	m.sweep(ctx)
-	if err := m.checkFreeSpace(ctx); err != nil {
-		return nil, err
-	}
 	listen := o.Listen
 	if listen == "" {
 		listen = m.Config.Listen
+	}
+	// the machine's addresses may have changed since init
+	if err := ValidateListen(listen); err != nil {
+		return nil, err
+	}
+	m.sweep(ctx)
+	if err := m.checkFreeSpace(ctx); err != nil {
+		return nil, err
 	}
 	self := proc.Self()
 	now := time.Now().UTC()
