@@ -269,8 +269,8 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 		}
 	}
 	if int64(u.Free) < m.Config.MinFree {
-		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower --min-free",
-			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
+		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`",
+			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)), m.Config.MinFree/2>>20)
 	}
 	return nil
 }
