@@ -175,11 +175,13 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("listen addresses", func(t *testing.T) {
-		record(t, "bad input", "--listen with an address not of this machine, an empty entry; a list of two addresses works", 3)
+		record(t, "bad input", "--listen with an address not of this machine (copy create, init), an empty entry; a list of two addresses works", 4)
 		f := f.with(t)
 		// 203.0.113.77 is of TEST-NET-3, kept for documentation: no machine has it
 		f.fails("cannot listen on 203.0.113.77: not an address of this machine", "copy", "create", "--listen", "203.0.113.77")
 		f.fails("empty", "copy", "create", "--listen", "127.0.0.1,,localhost")
+		g := &fixture{t: t, home: shortTempDir(t)}
+		g.fails("cannot listen on 203.0.113.77: not an address of this machine", "init", "--path", f.pool, "--listen", "203.0.113.77")
 		c := f.create("--listen", "127.0.0.1,localhost")
 		mustPsql(t, c.DatabaseURL, "SELECT 1")
 		f.must("copy", "destroy", c.ID)
