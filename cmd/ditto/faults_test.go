@@ -187,6 +187,18 @@ func TestBadInput(t *testing.T) {
 		f.must("copy", "destroy", c.ID)
 	})
 
+	t.Run("copy server that cannot start", func(t *testing.T) {
+		record(t, "bad input", "a setting postgres refuses: the error quotes the server log that the rollback removes", 1)
+		f := f.with(t)
+		r := f.fails(`invalid value for parameter "shared_buffers"`, "copy", "create", "--set", "shared_buffers=lots")
+		if logs := filepath.Join(f.home, "logs"); strings.Contains(r.stderr, logs) {
+			t.Fatalf("the error cites a log in %s, which the failed create removed: %s", logs, r.stderr)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(f.home, "logs")); len(entries) != 0 || len(f.list()) != 0 {
+			t.Fatalf("a failed create left %d logs, %d copies", len(entries), len(f.list()))
+		}
+	})
+
 	t.Run("home not writable", func(t *testing.T) {
 		record(t, "bad input", "--home that cannot be written", 1)
 		g := &fixture{t: t, home: "/proc/ditto-home"}
