@@ -210,7 +210,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("unknown and missing arguments", func(t *testing.T) {
-		record(t, "bad input", "invalid --ttl, --label, --format, port range; unknown copy; copy run without command", 7)
+		record(t, "bad input", "invalid --ttl, --label (no key, a newline, 100 KB, a key twice), --format, port range (malformed, below 1024); unknown copy; copy run without command", 11)
 		f := f.with(t)
 		f.fails("invalid --ttl", "copy", "create", "--ttl", "-5m")
 		f.fails("invalid --label", "copy", "create", "--label", "=x")
