@@ -52,7 +52,7 @@ func TestSecondDestroyWaitsForTheFirst(t *testing.T) {
 	if err := other.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer other.Process.Kill()
+	defer func() { other.Process.Kill(); other.Wait() }()
 	owner, err := proc.Lookup(other.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
