@@ -58,8 +58,8 @@ func DefaultConfig() Config {
 }
 
 func (c Config) validate() error {
-	if c.PortMin < 1 || c.PortMax > 65535 || c.PortMin > c.PortMax {
-		return fmt.Errorf("invalid port range %d-%d: give --port-range MIN-MAX within 1-65535, e.g. 5433-6432", c.PortMin, c.PortMax)
+	if err := checkPortRange(c.PortMin, c.PortMax); err != nil {
+		return err
 	}
 	switch c.Backend {
 	case "btrfs", "zfs":
@@ -77,10 +77,22 @@ func ParsePortRange(s string) (int, int, error) {
 	lo, hi, ok := strings.Cut(s, "-")
 	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
 	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
-	if !ok || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
-		return 0, 0, fmt.Errorf("invalid port range %q: want MIN-MAX within 1-65535, e.g. 5433-6432", s)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("invalid port range %q: give --port-range MIN-MAX within 1024-65535, e.g. 5433-6432", s)
 	}
-	return a, b, nil
+	return a, b, checkPortRange(a, b)
+}
+
+// checkPortRange accepts unprivileged ports only: copies' servers run as
+// the Postgres OS user, which cannot bind a port below 1024.
+func checkPortRange(min, max int) error {
+	switch {
+	case min < 1024 && min <= max:
+		return fmt.Errorf("invalid port range %d-%d: ports below 1024 are privileged and postgres runs unprivileged: give --port-range MIN-MAX within 1024-65535, e.g. 5433-6432", min, max)
+	case max > 65535 || min > max:
+		return fmt.Errorf("invalid port range %d-%d: give --port-range MIN-MAX within 1024-65535, e.g. 5433-6432", min, max)
+	}
+	return nil
 }
 
 // ParseSize parses a byte size such as "20G", "512M", "1GiB" or "1073741824".
@@ -133,8 +145,21 @@ func (h Home) PoolImage() string { return h.path("pool.img") }
 // ZFSMountBase is where ZFS datasets are mounted.
 func (h Home) ZFSMountBase() string { return h.path("zfs") }
 
+// errNoPool marks a state directory that `ditto init` has not set up.
+var errNoPool = errors.New("no ditto pool")
+
 // LoadConfig reads <home>/config.json; without it the pool does not exist yet.
 func (h Home) LoadConfig() (Config, error) {
+	c, err := h.readConfig()
+	if err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// readConfig reads <home>/config.json without validating it, so that init
+// can repair a setting that a newer ditto no longer accepts.
+func (h Home) readConfig() (Config, error) {
 	var c Config
 	if _, err := os.Stat(h.Dir); errors.Is(err, fs.ErrPermission) {
 		return c, permissionError(h.Dir, err)
@@ -142,13 +167,11 @@ func (h Home) LoadConfig() (Config, error) {
 	err := readJSON(h.configFile(), &c)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return c, fmt.Errorf("no ditto pool in %s: run `ditto init` first (or pass --home / DITTO_HOME of an existing one)", h.Dir)
+		return c, fmt.Errorf("%w in %s: run `ditto init` first (or pass --home / DITTO_HOME of an existing one)", errNoPool, h.Dir)
 	case errors.Is(err, fs.ErrPermission):
 		return c, permissionError(h.configFile(), err)
-	case err != nil:
-		return c, err
 	}
-	return c, c.validate()
+	return c, err
 }
 
 func (h Home) saveConfig(c Config) error {

@@ -2,6 +2,7 @@ package ditto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,13 +36,20 @@ const readyTimeout = 60 * time.Second
 // ROLE for the copy's own password.
 func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error) {
 	t0 := time.Now()
-	m.sweep(ctx)
-	if err := m.checkFreeSpace(ctx); err != nil {
+	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
 	listen := o.Listen
 	if listen == "" {
 		listen = m.Config.Listen
+	}
+	// the machine's addresses may have changed since init
+	if err := ValidateListen(listen); err != nil {
+		return nil, err
+	}
+	m.sweep(ctx)
+	if err := m.checkFreeSpace(ctx); err != nil {
+		return nil, err
 	}
 	self := proc.Self()
 	now := time.Now().UTC()
@@ -262,8 +270,8 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 		}
 	}
 	if int64(u.Free) < m.Config.MinFree {
-		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower --min-free",
-			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
+		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`",
+			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)), m.Config.MinFree/2>>20)
 	}
 	return nil
 }
@@ -280,14 +288,48 @@ func (m *Manager) Copies() ([]*Copy, error) {
 // GetCopy returns one copy's record.
 func (m *Manager) GetCopy(id string) (*Copy, error) { return m.Home.loadCopy(id) }
 
-// DestroyCopy stops a copy's server and removes its volume and record.
+// destroyWait bounds how long a destroy waits for another ditto process
+// that is destroying the same copy.
+const destroyWait = time.Minute
+
+// DestroyCopy stops a copy's server and removes its volume and record. When
+// another ditto process is destroying it already, it waits until that one
+// has finished: the copy is gone either way.
 func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
-	c, err := m.claim(id, StateDestroying)
-	if err != nil {
-		return err
+	deadline := time.Now().Add(destroyWait)
+	var other *busyError // the destroy this one waits for
+	for {
+		c, err := m.claim(id, StateDestroying)
+		if err == nil {
+			crashPoint("destroy:claimed")
+			return m.teardown(ctx, c)
+		}
+		if other != nil && errors.Is(err, ErrNoCopy) {
+			m.Log.Info("copy destroyed by another ditto process", "id", id, "pid", other.owner.PID)
+			return nil
+		}
+		if !errors.As(err, &other) || other.state != StateDestroying {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("copy %s is still being destroyed by ditto process %d after %s: stop that process, then run `ditto copy destroy %s` again", id, other.owner.PID, destroyWait, id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	crashPoint("destroy:claimed")
-	return m.teardown(ctx, c)
+}
+
+// busyError says that another live ditto process is working on a copy.
+type busyError struct {
+	id, state string
+	owner     proc.Ref
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("copy %s is busy (%s by ditto process %d): wait for it to finish", e.id, e.state, e.owner.PID)
 }
 
 // claim marks a copy as being worked on by this process, under the state
@@ -305,7 +347,7 @@ func (m *Manager) claim(id, state string) (*Copy, error) {
 	}
 	self := proc.Self()
 	if c.Busy != nil && c.Busy.Alive() && *c.Busy != self {
-		return nil, fmt.Errorf("copy %s is busy (%s by ditto process %d): wait for it to finish", id, c.State, c.Busy.PID)
+		return nil, &busyError{id: id, state: c.State, owner: *c.Busy}
 	}
 	c.State, c.Busy = state, &self
 	return c, m.Home.saveCopy(c)

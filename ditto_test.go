@@ -20,6 +20,15 @@ func TestParsePortRange(t *testing.T) {
 			t.Errorf("ParsePortRange(%q) = %v, want an error explaining MIN-MAX", bad, err)
 		}
 	}
+	// postgres runs unprivileged: every create would fail on these
+	for _, low := range []string{"80-90", "1000-2000", "1-1023"} {
+		if _, _, err := ParsePortRange(low); err == nil || !strings.Contains(err.Error(), "privileged") {
+			t.Errorf("ParsePortRange(%q) = %v, want an error about privileged ports", low, err)
+		}
+	}
+	if lo, hi, err := ParsePortRange("1024-1024"); err != nil || lo != 1024 || hi != 1024 {
+		t.Errorf("1024-1024: %d %d %v", lo, hi, err)
+	}
 }
 
 func TestParseSize(t *testing.T) {
@@ -209,6 +218,11 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
+	c.PortMin, c.PortMax = 500, 600
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "privileged") {
+		t.Fatalf("port range below 1024: %v", err)
+	}
+	c = DefaultConfig()
 	c.Backend = "ext4"
 	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "--backend") {
 		t.Fatalf("unknown backend: %v", err)

@@ -503,7 +503,7 @@ func (d *doctor) space() {
 	switch {
 	case u.Free < floor:
 		d.add("pool.space", CheckFail, detail+": new copies are refused",
-			"destroy copies (ditto copy list, ditto copy destroy ID), run ditto gc, or lower the floor (--min-free)")
+			"destroy copies (ditto copy list, ditto copy destroy ID), run ditto gc, or lower the floor (ditto init --min-free SIZE)")
 	case u.Free < 2*floor:
 		d.add("pool.space", CheckWarn, detail+": close to the floor", "destroy copies you no longer need and run ditto gc")
 	default:

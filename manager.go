@@ -127,9 +127,13 @@ func (m *Manager) openStorage(ctx context.Context) (storage.Storage, error) {
 // Storage returns the backend in use.
 func (m *Manager) Storage() storage.Storage { return m.store }
 
-// Init creates (or re-opens, idempotently) the state directory and pool.
-// An empty PoolPath (btrfs) or Dataset (zfs) means the embedded default.
-func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*Manager, error) {
+// Init creates the state directory and pool. On a home made before, it
+// re-opens the pool, applies the changeable settings given and refuses
+// fixed ones that differ (see reinit). given names the settings the user
+// chose explicitly, by their flag of `ditto init` (port-range, min-free,
+// ...); the others take their defaults. An empty PoolPath (btrfs) or
+// Dataset (zfs) means the embedded default.
+func Init(ctx context.Context, homeDir string, cfg Config, given map[string]bool, log hclog.Logger) (*Manager, error) {
 	abs, err := filepath.Abs(homeDir)
 	if err != nil {
 		return nil, err
@@ -138,14 +142,13 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	if err := h.claimForInit(); err != nil {
 		return nil, err
 	}
-	if old, err := h.LoadConfig(); err == nil {
-		if err := sameChoice(old, cfg, h); err != nil {
-			return nil, err
-		}
-		log.Info("pool already initialised; checking it", "home", h.Dir, "backend", old.Backend)
-		return open(ctx, h, old, log)
+	switch old, err := h.readConfig(); {
+	case err == nil:
+		return reinit(ctx, h, old, cfg, given, log)
+	case !errors.Is(err, errNoPool):
+		return nil, err // never make a new pool over one whose config fails
 	}
-	if err := cfg.validate(); err != nil {
+	if err := checkChoices(cfg, given); err != nil {
 		return nil, err
 	}
 	embedded := cfg.PoolPath == "" && cfg.Dataset == ""
@@ -157,6 +160,11 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	}
 	if embedded && cfg.ImageSize == 0 {
 		cfg.ImageSize = 20 << 30
+	}
+	if embedded { // checked before the image exists, so a refusal leaves none
+		if err := fitMinFree(&cfg, cfg.ImageSize, given["min-free"]); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Image != "" && cfg.Backend == "btrfs" {
 		log.Info("creating the embedded pool image", "image", cfg.Image, "size", HumanBytes(uint64(cfg.ImageSize)))
@@ -171,10 +179,15 @@ func Init(ctx context.Context, homeDir string, cfg Config, log hclog.Logger) (*M
 	if err != nil {
 		return nil, err
 	}
-	if err := h.saveConfig(cfg); err != nil {
+	if !embedded {
+		if err := m.fitMinFreeToPool(ctx, given["min-free"]); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.saveConfig(m.Config); err != nil {
 		return nil, err
 	}
-	log.Info("pool ready", "home", h.Dir, "backend", cfg.Backend, "pool", cfg.PoolPath+cfg.Dataset)
+	log.Info("pool ready", "home", h.Dir, "backend", cfg.Backend, "pool", cfg.PoolPath+cfg.Dataset, "min_free", HumanBytes(uint64(m.Config.MinFree)))
 	return m, nil
 }
 

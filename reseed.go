@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dittodb/ditto/internal/proc"
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
 	"github.com/jackc/pgx/v5"
@@ -70,16 +71,40 @@ func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 func (m *Manager) lockReseed() (*lockFile, error) {
 	l, err := lock(m.Home.reseedLock(), false)
 	if errors.Is(err, errLocked) {
-		holder, _ := os.ReadFile(m.Home.reseedLock())
-		return nil, fmt.Errorf("another reseed is running (ditto process %s): wait for it to finish, or stop it; its half-built golden is never used", strings.TrimSpace(string(holder)))
+		who := ""
+		if pid := reseedHolder(m.Home.reseedLock()); pid != 0 {
+			who = fmt.Sprintf(" (ditto process %d)", pid)
+		}
+		return nil, fmt.Errorf("another reseed is running%s: wait for it to finish, or stop it; its half-built golden is never used", who)
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = l.f.Truncate(0)
-	_, _ = l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	// the PID goes in before the previous one is cut off, so the file is
+	// never empty for a reseed refused meanwhile
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	_, _ = l.f.WriteAt(pid, 0)
+	_ = l.f.Truncate(int64(len(pid)))
 	crashPoint("reseed:locked")
 	return l, nil
+}
+
+// reseedHolder returns the PID of the reseed holding the lock file, or 0.
+// The holder writes it just after taking the lock, so a file still empty, or
+// naming the previous (dead) reseed, is read again for a moment.
+func reseedHolder(path string) int {
+	for deadline := time.Now().Add(500 * time.Millisecond); ; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		line, _, _ := strings.Cut(string(b), "\n")
+		if pid, err := strconv.Atoi(line); err == nil {
+			if _, err := proc.Lookup(pid); err == nil {
+				return pid
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0
+		}
+	}
 }
 
 func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {

@@ -40,8 +40,8 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 	readPIDFile := true
 	for {
 		if !s.Proc.Alive() {
-			return nil, fmt.Errorf("postgres (pid %d, port %d) exited while starting; end of %s:\n%s\nfix the cause above and start it again",
-				s.Proc.PID, s.Port, s.LogFile, tailFile(s.LogFile, 20))
+			return nil, fmt.Errorf("postgres (pid %d, port %d) exited while starting; %s\nfix the cause above and start it again",
+				s.Proc.PID, s.Port, endOfLog(s.LogFile))
 		}
 		if readPIDFile {
 			ready, known := s.pidFileReady()
@@ -71,8 +71,8 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 }
 
 func (s *Server) notReady(started time.Time, err, last error) error {
-	return fmt.Errorf("postgres (pid %d, port %d) not ready after %s: %w (last attempt: %v); see %s",
-		s.Proc.PID, s.Port, time.Since(started).Round(time.Millisecond), err, last, s.LogFile)
+	return fmt.Errorf("postgres (pid %d, port %d) not ready after %s: %w (last attempt: %v); %s",
+		s.Proc.PID, s.Port, time.Since(started).Round(time.Millisecond), err, last, endOfLog(s.LogFile))
 }
 
 func pause(ctx context.Context) error {
@@ -120,6 +120,13 @@ func socketDSN(dir string, port int, user, db string) string {
 
 func dsnQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// endOfLog quotes the end of a server's log for an error. It quotes rather
+// than names the file: callers remove the log with what failed (a copy's
+// rollback, a reseed's or mask check's temporary server).
+func endOfLog(path string) string {
+	return "end of its log:\n" + tailFile(path, 20)
 }
 
 // tailFile returns the last n lines of path, or a note why it cannot.

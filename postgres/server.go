@@ -84,7 +84,7 @@ func Start(ctx context.Context, o ServerOptions) (*Server, error) {
 	ref, err := proc.Lookup(cmd.Process.Pid)
 	go cmd.Wait() // reap it, so it never lingers as a zombie while ditto lives
 	if err != nil {
-		return nil, fmt.Errorf("postgres (pid %d) exited at once; see %s", cmd.Process.Pid, o.LogFile)
+		return nil, fmt.Errorf("postgres (pid %d) exited at once; %s\nfix the cause above and start it again", cmd.Process.Pid, endOfLog(o.LogFile))
 	}
 	return &Server{Proc: ref, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile}, nil
 }

@@ -180,8 +180,8 @@ Example:
 func createFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "ttl", Value: "24h", Usage: "remove the copy after this `DURATION` (e.g. 30m, 2h; 0 = never)"},
-		&cli.StringSliceFlag{Name: "label", Usage: "attach `KEY=VALUE` (repeatable)"},
-		&cli.StringFlag{Name: "listen", Usage: "address the copy listens on (default: as set by init, 127.0.0.1)"},
+		&cli.StringSliceFlag{Name: "label", Usage: "attach `KEY=VALUE` (repeatable, up to 32; KEY: up to 63 of A-Z a-z 0-9 _ . - /; VALUE: up to 256 printable characters)"},
+		&cli.StringFlag{Name: "listen", Usage: "addresses the copy listens on: `ADDR`s of this machine, comma-separated, or * for all (default: as set by init, 127.0.0.1)"},
 		&cli.BoolFlag{Name: "durable", Usage: "keep fsync, synchronous_commit and full_page_writes on"},
 		&cli.StringSliceFlag{Name: "set", Usage: "server setting `NAME=VALUE` for this copy, e.g. shared_buffers=1GB or log_statement=all (repeatable; wins over ditto's defaults)"},
 	}
@@ -228,6 +228,9 @@ func parseLabels(kvs []string) (map[string]string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("invalid --label %q: want KEY=VALUE", kv)
+		}
+		if _, dup := labels[k]; dup {
+			return nil, fmt.Errorf("--label %s is given twice: give each KEY once", k)
 		}
 		labels[k] = v
 	}

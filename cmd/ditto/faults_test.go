@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +148,57 @@ func TestBadInput(t *testing.T) {
 		before = f.goldenJSON()
 	})
 
+	t.Run("two destroys at once", func(t *testing.T) {
+		record(t, "bad input", "two `copy destroy` of the same copy at once: both succeed", 3)
+		f := f.with(t)
+		for i := 0; i < 3; i++ {
+			id := f.create().ID
+			var wg sync.WaitGroup
+			results := make([]result, 2)
+			for j := range results {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[j] = f.run("copy", "destroy", id)
+				}()
+			}
+			wg.Wait()
+			for _, r := range results {
+				if r.code != 0 {
+					t.Fatalf("concurrent destroy of %s: %s", id, r)
+				}
+			}
+		}
+		if n := len(f.list()); n != 0 {
+			t.Fatalf("%d copies left", n)
+		}
+	})
+
+	t.Run("listen addresses", func(t *testing.T) {
+		record(t, "bad input", "--listen with an address not of this machine (copy create, init), an empty entry; a list of two addresses works", 4)
+		f := f.with(t)
+		// 203.0.113.77 is of TEST-NET-3, kept for documentation: no machine has it
+		f.fails("cannot listen on 203.0.113.77: not an address of this machine", "copy", "create", "--listen", "203.0.113.77")
+		f.fails("empty", "copy", "create", "--listen", "127.0.0.1,,localhost")
+		g := &fixture{t: t, home: shortTempDir(t)}
+		g.fails("cannot listen on 203.0.113.77: not an address of this machine", "init", "--path", f.pool, "--listen", "203.0.113.77")
+		c := f.create("--listen", "127.0.0.1,localhost")
+		mustPsql(t, c.DatabaseURL, "SELECT 1")
+		f.must("copy", "destroy", c.ID)
+	})
+
+	t.Run("copy server that cannot start", func(t *testing.T) {
+		record(t, "bad input", "a setting postgres refuses: the error quotes the server log that the rollback removes", 1)
+		f := f.with(t)
+		r := f.fails(`invalid value for parameter "shared_buffers"`, "copy", "create", "--set", "shared_buffers=lots")
+		if logs := filepath.Join(f.home, "logs"); strings.Contains(r.stderr, logs) {
+			t.Fatalf("the error cites a log in %s, which the failed create removed: %s", logs, r.stderr)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(f.home, "logs")); len(entries) != 0 || len(f.list()) != 0 {
+			t.Fatalf("a failed create left %d logs, %d copies", len(entries), len(f.list()))
+		}
+	})
+
 	t.Run("home not writable", func(t *testing.T) {
 		record(t, "bad input", "--home that cannot be written", 1)
 		g := &fixture{t: t, home: "/proc/ditto-home"}
@@ -158,15 +210,19 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("unknown and missing arguments", func(t *testing.T) {
-		record(t, "bad input", "invalid --ttl, --label, --format, port range; unknown copy; copy run without command", 7)
+		record(t, "bad input", "invalid --ttl, --label (no key, a newline, 100 KB, a key twice), --format, port range (malformed, below 1024); unknown copy; copy run without command", 11)
 		f := f.with(t)
 		f.fails("invalid --ttl", "copy", "create", "--ttl", "-5m")
 		f.fails("invalid --label", "copy", "create", "--label", "=x")
+		f.fails("invalid --label", "copy", "create", "--label", "note=two\nlines") // would break `copy list`
+		f.fails("invalid --label", "copy", "create", "--label", "note="+strings.Repeat("x", 100<<10))
+		f.fails("given twice", "copy", "create", "--label", "a=1", "--label", "a=2")
 		f.fails("invalid --format", "copy", "list", "--format", "xml")
 		f.fails("no such copy", "copy", "destroy", "0badc0de")
 		f.fails("no command to run", "copy", "run", "--")
 		g := &fixture{t: t, home: shortTempDir(t)}
 		g.fails("invalid port range", "init", "--path", f.pool, "--port-range", "6000")
+		g.fails("privileged", "init", "--path", f.pool, "--port-range", "80-90")
 		g.fails("not Btrfs", "init", "--path", t.TempDir())
 		if n := len(f.list()); n != 0 {
 			t.Fatalf("%d copies after bad input", n)

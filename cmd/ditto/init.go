@@ -15,14 +15,21 @@ Btrfs image file (--size, default 20G) in the state directory, loop-mounted at
 <home>/pool and re-mounted on demand after a reboot. With --backend zfs and no
 --dataset, the embedded default is a ZFS pool on a sparse file in the state
 directory (for machines with the ZFS module but no spare disk), imported again
-on demand. Running init again is harmless. The choices are kept in
-<home>/config.json for every other command.
+on demand. The choices are kept in <home>/config.json for every other command.
+
+Running init again on the same home changes only what its flags say:
+--port-range, --min-free, --listen and --pg-bin are saved and apply to new
+copies (--pg-bin: to the next reseed); copies that exist keep their port and
+address. --role, --pg-user, --size, --backend, --path and --dataset are what
+the pool and golden are built on: a different value is refused, with the
+reason. Without flags, init only checks the pool (and mounts it if needed).
 
 Examples:
    sudo ditto init
    sudo ditto init --backend btrfs --path /mnt/btrfs/ditto
    sudo ditto init --backend zfs --dataset tank/ditto --port-range 7000-7999
-   sudo ditto init --backend zfs --size 100G`,
+   sudo ditto init --backend zfs --size 100G
+   sudo ditto init --min-free 512M        # later: lower the free-space floor`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Value: "btrfs", Usage: "btrfs or zfs"},
 			&cli.StringFlag{Name: "path", Usage: "a `DIR` on an existing Btrfs filesystem (default: the embedded image)"},
@@ -31,11 +38,16 @@ Examples:
 			&cli.StringFlag{Name: "pg-user", Usage: "OS `USER` that runs postgres (default: postgres when root)"},
 			&cli.StringFlag{Name: "pg-bin", Usage: "PostgreSQL binaries `DIR` (default: newest of /usr/lib/postgresql/*/bin)"},
 			&cli.StringFlag{Name: "role", Value: "ditto", Usage: "login role that copies hand out (superuser inside each copy)"},
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1", Usage: "address copies listen on"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1", Usage: "addresses copies listen on: `ADDR`s of this machine, comma-separated, or * for all"},
 			&cli.StringFlag{Name: "port-range", Value: "5433-6432", Usage: "ports for copies, `MIN-MAX`"},
-			&cli.StringFlag{Name: "min-free", Value: "1G", Usage: "refuse new copies when the pool has less free space than this"},
+			&cli.StringFlag{Name: "min-free", DefaultText: "1G, or a tenth of a smaller pool", Usage: "refuse new copies when the pool has less free space than this"},
 		},
 		Action: func(c *cli.Context) error {
+			// on an existing home, only the flags given count
+			given := map[string]bool{}
+			for _, f := range c.Command.Flags {
+				given[f.Names()[0]] = c.IsSet(f.Names()[0])
+			}
 			cfg := ditto.DefaultConfig()
 			cfg.Backend, cfg.PoolPath, cfg.Dataset = c.String("backend"), c.String("path"), c.String("dataset")
 			cfg.PGBin, cfg.Role, cfg.Listen = c.String("pg-bin"), c.String("role"), c.String("listen")
@@ -49,10 +61,12 @@ Examples:
 			if cfg.ImageSize, err = ditto.ParseSize(c.String("size")); err != nil {
 				return err
 			}
-			if cfg.MinFree, err = ditto.ParseSize(c.String("min-free")); err != nil {
-				return err
+			if given["min-free"] {
+				if cfg.MinFree, err = ditto.ParseSize(c.String("min-free")); err != nil {
+					return err
+				}
 			}
-			_, err = ditto.Init(c.Context, c.String("home"), cfg, logger(c))
+			_, err = ditto.Init(c.Context, c.String("home"), cfg, given, logger(c))
 			return err
 		},
 	}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dittodb/ditto"
 )
 
 // TestEmbeddedPool checks the default `ditto init`: a sparse Btrfs image in
@@ -28,8 +31,16 @@ func TestEmbeddedPool(t *testing.T) {
 	if err != nil || !strings.Contains(string(cfg), `"backend": "btrfs"`) {
 		t.Fatalf("config.json not readable settings: %v %s", err, cfg)
 	}
+	var settings struct {
+		MinFree int64 `json:"min_free"`
+	}
+	if json.Unmarshal(cfg, &settings); settings.MinFree != 1<<30/10 {
+		t.Fatalf("a 1 GiB pool without --min-free should get a floor of a tenth of it: %s", cfg)
+	}
 	f.must("init") // idempotent
 	f.fails("already initialised", "init", "--path", "/somewhere/else")
+	f.fails("--min-free 1.0 GiB is not below the pool's size", "init", "--min-free", "1G")
+	f.fails("--size: the embedded image is already 1.0 GiB and cannot grow or shrink here", "init", "--size", "2G")
 
 	f.unmountPool()
 	f.must("reseed", "--dump", sampleSQL(t)) // re-mounts on demand
@@ -38,6 +49,57 @@ func TestEmbeddedPool(t *testing.T) {
 		t.Fatalf("customers in a copy: %s", got)
 	}
 	f.must("copy", "destroy", c.ID)
+}
+
+// TestInitAgain: init on a home made before applies the settings given that
+// may change, says what changed, and refuses, changing nothing, the ones the
+// pool and golden are built on and values that cannot work.
+func TestInitAgain(t *testing.T) {
+	f := goldenFixture(t)
+	cfgFile := filepath.Join(f.home, "config.json")
+	config := func() string {
+		b, err := os.ReadFile(cfgFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := config()
+	if r := f.run("init"); r.code != 0 || strings.Contains(r.stderr, "changed") || config() != before {
+		t.Fatalf("init without flags must change nothing: %s", r)
+	}
+	for _, c := range []struct{ want, flag, value string }{
+		{"--role: the golden's superuser", "--role", "other"},
+		{"--pg-user: the golden's files belong to OS user postgres", "--pg-user", "nobody"},
+		{"--size: only the embedded pool has one", "--size", "5G"},
+		{"already initialised (backend btrfs", "--backend", "zfs"},
+		{"cannot listen on 203.0.113.77: not an address of this machine", "--listen", "203.0.113.77"},
+		{"not below the pool's size", "--min-free", "1T"},
+		{"privileged", "--port-range", "80-90"},
+		{"--pg-bin /nonexistent", "--pg-bin", "/nonexistent"},
+	} {
+		f.fails(c.want, "init", c.flag, c.value)
+		if config() != before {
+			t.Fatalf("a refused init %s %s changed the config", c.flag, c.value)
+		}
+	}
+
+	ports := privatePortRange()
+	r := f.run("init", "--port-range", ports, "--min-free", "100M", "--listen", "127.0.0.1,localhost", "--role", "ditto")
+	for _, want := range []string{"changed --port-range: from=5433-6432 to=" + ports, "changed --min-free", "changed --listen"} {
+		if r.code != 0 || !strings.Contains(r.stderr, want) {
+			t.Fatalf("init with new settings: want %q: %s", want, r)
+		}
+	}
+	c := f.create()
+	if lo, hi, _ := ditto.ParsePortRange(ports); c.Port < lo || c.Port > hi {
+		t.Fatalf("a copy after init --port-range %s got port %d", ports, c.Port)
+	}
+	mustPsql(t, c.DatabaseURL, "SELECT 1")
+	f.must("copy", "destroy", c.ID)
+	if r := f.run("init", "--port-range", ports); r.code != 0 || strings.Contains(r.stderr, "changed") {
+		t.Fatalf("init with the settings in use must change nothing: %s", r)
+	}
 }
 
 func TestInitRejectsNonBtrfsPath(t *testing.T) {
