@@ -142,7 +142,7 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy, movablePort bool)
 	}
 	for attempt := 1; ; attempt++ {
 		err = m.startServer(ctx, c, bin)
-		if err == nil || !movablePort || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+		if err == nil || !movablePort || attempt == 3 || !errors.Is(err, postgres.ErrPortInUse) {
 			break
 		}
 		m.Log.Warn("port taken by another program meanwhile; trying another", "id", c.ID, "port", c.Port)
@@ -270,8 +270,8 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 		}
 	}
 	if int64(u.Free) < m.Config.MinFree {
-		return fmt.Errorf("the pool has %s free, below the floor of %s: destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`",
-			HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)), m.Config.MinFree/2>>20)
+		return errorf(CodeNoSpace, fmt.Sprintf("destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`", m.Config.MinFree/2>>20),
+			"the pool has %s free, below the floor of %s", HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
 	}
 	return nil
 }
@@ -312,7 +312,8 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("copy %s is still being destroyed by ditto process %d after %s: stop that process, then run `ditto copy destroy %s` again", id, other.owner.PID, destroyWait, id)
+			return errorf(CodeBusy, fmt.Sprintf("stop that process, then run `ditto copy destroy %s` again", id),
+				"copy %s is still being destroyed by ditto process %d after %s", id, other.owner.PID, destroyWait)
 		}
 		select {
 		case <-ctx.Done():
@@ -328,8 +329,11 @@ type busyError struct {
 	owner     proc.Ref
 }
 
-func (e *busyError) Error() string {
-	return fmt.Sprintf("copy %s is busy (%s by ditto process %d): wait for it to finish", e.id, e.state, e.owner.PID)
+func (e *busyError) Error() string     { return e.ErrorMessage() + ": " + e.ErrorHint() }
+func (e *busyError) ErrorCode() Code   { return CodeBusy }
+func (e *busyError) ErrorHint() string { return "wait for it to finish" }
+func (e *busyError) ErrorMessage() string {
+	return fmt.Sprintf("copy %s is busy (%s by ditto process %d)", e.id, e.state, e.owner.PID)
 }
 
 // claim marks a copy as being worked on by this process, under the state

@@ -1,6 +1,8 @@
 package ditto
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -238,4 +240,34 @@ func TestInitRefusesSystemFolders(t *testing.T) {
 			t.Errorf("claimForInit(%s) = %v, want a refusal naming a system folder", dir, err)
 		}
 	}
+}
+
+func TestErrorsHaveKinds(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code Code
+	}{
+		{noCopy("3f9a01bc", "see `ditto copy list`"), CodeNotFound},
+		{errNoGolden, CodeNoGolden},
+		{&busyError{id: "3f9a01bc", state: StateDestroying}, CodeBusy},
+		{ValidateLabels(map[string]string{"k": "a\nb"}), CodeInvalid},
+		{fmt.Errorf("creating: %w", errorf(CodeNoSpace, "run `ditto gc`", "the pool is full")), CodeNoSpace},
+		{errors.New("disk on fire"), CodeInternal},
+	} {
+		code, msg, hint := Describe(c.err)
+		if code != c.code || msg == "" {
+			t.Errorf("Describe(%v) = %s, %q, %q; want code %s", c.err, code, msg, hint, c.code)
+		}
+	}
+	if _, err := allocatePort(1, 0, nil, "127.0.0.1"); err == nil || codeOf(err) != CodePortsExhausted {
+		t.Errorf("an empty port range: %v", err)
+	}
+	if !errors.Is(fmt.Errorf("x: %w", noCopy("a", "")), ErrNoCopy) || !errors.Is(errNoGolden, ErrNoGolden) {
+		t.Error("the sentinels do not match their errors")
+	}
+}
+
+func codeOf(err error) Code {
+	code, _, _ := Describe(err)
+	return code
 }

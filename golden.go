@@ -51,14 +51,14 @@ func readGoldenMeta(volume string) (Golden, error) {
 func (h Home) readCurrent() (string, error) {
 	b, err := os.ReadFile(h.currentFile())
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", ErrNoGolden
+		return "", errNoGolden
 	}
 	if err != nil {
 		return "", err
 	}
 	gen := strings.TrimSpace(string(b))
 	if gen == "" {
-		return "", ErrNoGolden
+		return "", errNoGolden
 	}
 	return gen, nil
 }

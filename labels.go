@@ -19,11 +19,11 @@ const (
 // printable UTF-8 (no newline, tab or other control character).
 func ValidateLabels(labels map[string]string) error {
 	if len(labels) > MaxLabels {
-		return fmt.Errorf("too many labels (%d): a copy takes at most %d --label KEY=VALUE", len(labels), MaxLabels)
+		return invalidf("too many labels (%d): a copy takes at most %d --label KEY=VALUE", len(labels), MaxLabels)
 	}
 	for k, v := range labels {
 		if err := validateLabel(k, v); err != nil {
-			return fmt.Errorf("invalid --label %q: %w", shorten(k+"="+v), err)
+			return invalidf("invalid --label %q: %v", shorten(k+"="+v), err)
 		}
 	}
 	return nil

@@ -29,8 +29,12 @@ type Manager struct {
 	pgUser postgres.OSUser
 }
 
-// ErrNoGolden is returned when a copy is asked for before any reseed.
-var ErrNoGolden = errors.New("no golden database yet: run `ditto reseed --dump FILE` or `ditto reseed --source-url URL` first")
+// ErrNoGolden is returned (as an *Error of CodeNoGolden) when a copy is
+// asked for before any reseed.
+var ErrNoGolden = errors.New("no golden")
+
+var errNoGolden = &Error{Code: CodeNoGolden, kind: ErrNoGolden, Message: "no golden database yet",
+	Hint: "run `ditto reseed --dump FILE` or `ditto reseed --source-url URL` first"}
 
 // Open loads the state directory made by Init and makes its pool usable
 // (re-mounting the embedded image after a reboot).

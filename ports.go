@@ -2,7 +2,6 @@ package ditto
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -20,7 +19,8 @@ func allocatePort(min, max int, taken map[int]bool, listen string) (int, error) 
 		}
 		return p, nil
 	}
-	return 0, fmt.Errorf("no free port in %d-%d (%d held by copies): destroy copies (`ditto copy list`, `ditto gc`) or widen the range with `ditto init --port-range`", min, max, len(taken))
+	return 0, errorf(CodePortsExhausted, "destroy copies (`ditto copy list`, `ditto gc`) or widen the range with `ditto init --port-range`",
+		"no free port in %d-%d (%d held by copies)", min, max, len(taken))
 }
 
 // portFree checks that the port can be bound on each of the copy's listen
@@ -66,21 +66,21 @@ func listenHosts(listen string) []string {
 func ValidateListen(listen string) error {
 	hosts := listenHosts(listen)
 	if len(hosts) == 0 {
-		return fmt.Errorf("invalid --listen %q: give an address of this machine, e.g. 127.0.0.1, or * for all of them", listen)
+		return invalidf("invalid --listen %q: give an address of this machine, e.g. 127.0.0.1, or * for all of them", listen)
 	}
 	for _, h := range hosts {
 		if h == "" {
-			return fmt.Errorf("invalid --listen %q: an entry of the list is empty; separate addresses by single commas, e.g. 127.0.0.1,10.0.0.5", listen)
+			return invalidf("invalid --listen %q: an entry of the list is empty; separate addresses by single commas, e.g. 127.0.0.1,10.0.0.5", listen)
 		}
 		err := bind(h, 0)
 		var dnsErr *net.DNSError
 		switch {
 		case errors.Is(err, syscall.EADDRNOTAVAIL):
-			return fmt.Errorf("cannot listen on %s: not an address of this machine (`ip -brief address` lists them): give --listen one of them, e.g. 127.0.0.1, or * for all", h)
+			return invalidf("cannot listen on %s: not an address of this machine (`ip -brief address` lists them): give --listen one of them, e.g. 127.0.0.1, or * for all", h)
 		case errors.As(err, &dnsErr):
-			return fmt.Errorf("cannot listen on %s: the name does not resolve (%v): give --listen an IP address of this machine, e.g. 127.0.0.1", h, dnsErr.Err)
+			return invalidf("cannot listen on %s: the name does not resolve (%v): give --listen an IP address of this machine, e.g. 127.0.0.1", h, dnsErr.Err)
 		case err != nil:
-			return fmt.Errorf("cannot listen on %s: %v: give --listen an address of this machine, e.g. 127.0.0.1", h, err)
+			return invalidf("cannot listen on %s: %v: give --listen an address of this machine, e.g. 127.0.0.1", h, err)
 		}
 	}
 	return nil

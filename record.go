@@ -68,6 +68,19 @@ func (c *Copy) URL() string {
 	return u.String()
 }
 
+// Status is what a person is told of the copy: running or down, by
+// looking at its server process, unless a live ditto process is creating,
+// resetting or destroying it.
+func (c *Copy) Status() string {
+	if c.State != StateReady && c.Busy != nil && c.Busy.Alive() {
+		return c.State
+	}
+	if c.Running() {
+		return "running"
+	}
+	return "down"
+}
+
 // Running reports whether the copy's postmaster is alive.
 func (c *Copy) Running() bool { return c.Postmaster.Alive() }
 
@@ -105,8 +118,13 @@ func (c *Copy) staleReason(now time.Time) string {
 	return ""
 }
 
-// ErrNoCopy is returned for a copy ID that no record names.
+// ErrNoCopy is matched (errors.Is) by the *Error of CodeNotFound returned
+// for a copy ID that no record names.
 var ErrNoCopy = errors.New("no such copy")
+
+func noCopy(id, hint string) *Error {
+	return &Error{Code: CodeNotFound, kind: ErrNoCopy, Message: fmt.Sprintf("no such copy %q", id), Hint: hint}
+}
 
 func newID() string {
 	b := make([]byte, 4)
@@ -149,12 +167,12 @@ func (h Home) saveCopy(c *Copy) error { return writeJSON(h.recordFile(c.ID), c, 
 
 func (h Home) loadCopy(id string) (*Copy, error) {
 	if !validID(id) {
-		return nil, fmt.Errorf("%w %q: copy IDs are lowercase letters, digits and dashes; see `ditto copy list`", ErrNoCopy, id)
+		return nil, noCopy(id, "copy IDs are lowercase letters, digits and dashes; see `ditto copy list`")
 	}
 	var c Copy
 	err := readJSON(h.recordFile(id), &c)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w %q: see `ditto copy list` for the copies that exist", ErrNoCopy, id)
+		return nil, noCopy(id, "see `ditto copy list` for the copies that exist")
 	}
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func (m *Manager) lockReseed() (*lockFile, error) {
 		if pid := reseedHolder(m.Home.reseedLock()); pid != 0 {
 			who = fmt.Sprintf(" (ditto process %d)", pid)
 		}
-		return nil, fmt.Errorf("another reseed is running%s: wait for it to finish, or stop it; its half-built golden is never used", who)
+		return nil, errorf(CodeBusy, "wait for it to finish, or stop it; its half-built golden is never used", "another reseed is running%s", who)
 	}
 	if err != nil {
 		return nil, err

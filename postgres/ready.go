@@ -40,8 +40,7 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 	readPIDFile := true
 	for {
 		if !s.Proc.Alive() {
-			return nil, fmt.Errorf("postgres (pid %d, port %d) exited while starting; %s\nfix the cause above and start it again",
-				s.Proc.PID, s.Port, endOfLog(s.LogFile))
+			return nil, s.exited()
 		}
 		if readPIDFile {
 			ready, known := s.pidFileReady()
@@ -67,6 +66,27 @@ func (s *Server) WaitReady(ctx context.Context, user, db string) (*pgx.Conn, err
 		if err := pause(ctx); err != nil {
 			return nil, s.notReady(started, err, last)
 		}
+	}
+}
+
+// ErrPortInUse is matched (errors.Is) by the error of a server that exited
+// because another program holds its port.
+var ErrPortInUse = errors.New("port in use")
+
+// exitedError is a server's exit while it started.
+type exitedError struct {
+	msg       string
+	portInUse bool
+}
+
+func (e *exitedError) Error() string        { return e.msg }
+func (e *exitedError) Is(target error) bool { return target == ErrPortInUse && e.portInUse }
+
+func (s *Server) exited() error {
+	log := endOfLog(s.LogFile)
+	return &exitedError{
+		msg:       fmt.Sprintf("postgres (pid %d, port %d) exited while starting; %s\nfix the cause above and start it again", s.Proc.PID, s.Port, log),
+		portInUse: strings.Contains(log, "Address already in use"),
 	}
 }
 

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -112,6 +113,9 @@ func TestWaitReadyFailsFast(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "exited") {
 			t.Errorf("%s: error %q; want the log line %q", name, err, tc.want)
+		}
+		if portInUse := errors.Is(err, postgres.ErrPortInUse); portInUse != (name == "port in use") {
+			t.Errorf("%s: errors.Is(err, ErrPortInUse) = %v", name, portInUse)
 		}
 	}
 }

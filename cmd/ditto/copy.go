@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/api"
 )
 
 func copyCommand() *cli.Command {
@@ -110,9 +111,9 @@ Examples:
 						return err
 					}
 					if c.String("format") == "json" {
-						out := make([]copyJSON, 0, len(copies))
+						out := make([]api.Copy, 0, len(copies))
 						for _, cp := range copies {
-							out = append(out, toJSON(cp))
+							out = append(out, api.ViewOf(cp, true))
 						}
 						return printJSON(out)
 					}
@@ -280,51 +281,10 @@ func validSettingName(k string) bool {
 	return true
 }
 
-type copyJSON struct {
-	ID          string            `json:"id"`
-	State       string            `json:"state"`
-	Port        int               `json:"port"`
-	Host        string            `json:"host"`
-	Database    string            `json:"database"`
-	User        string            `json:"user"`
-	DatabaseURL string            `json:"database_url"`
-	Golden      string            `json:"golden"`
-	CreatedAt   time.Time         `json:"created_at"`
-	ExpiresAt   *time.Time        `json:"expires_at"`
-	Labels      map[string]string `json:"labels"`
-}
-
-func toJSON(cp *ditto.Copy) copyJSON {
-	j := copyJSON{
-		ID: cp.ID, State: displayState(cp), Port: cp.Port, Host: cp.Host, Database: cp.Database, User: cp.Role,
-		DatabaseURL: cp.URL(), Golden: cp.Generation, CreatedAt: cp.CreatedAt, Labels: cp.Labels,
-	}
-	if j.Labels == nil {
-		j.Labels = map[string]string{}
-	}
-	if !cp.ExpiresAt.IsZero() {
-		j.ExpiresAt = &cp.ExpiresAt
-	}
-	return j
-}
-
-// displayState turns a copy into running or down by looking at its server
-// process, unless a live ditto process is creating, resetting or destroying
-// it.
-func displayState(cp *ditto.Copy) string {
-	if cp.State != ditto.StateReady && cp.Busy != nil && cp.Busy.Alive() {
-		return cp.State
-	}
-	if cp.Running() {
-		return "running"
-	}
-	return "down"
-}
-
 func printCopy(format string, cp *ditto.Copy) error {
 	switch format {
 	case "json":
-		return printJSON(toJSON(cp))
+		return printJSON(api.ViewOf(cp, true))
 	case "env":
 		printExports(cp.Env())
 	default:
@@ -364,7 +324,7 @@ func printTable(copies []*ditto.Copy) {
 		for k, v := range cp.Labels {
 			labels = append(labels, k+"="+v)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.ID, displayState(cp), cp.Port, cp.Generation,
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.ID, cp.Status(), cp.Port, cp.Generation,
 			now.Sub(cp.CreatedAt).Round(time.Second), expires, strings.Join(labels, ","))
 	}
 	w.Flush()

@@ -1,0 +1,44 @@
+// Package api holds what ditto's front ends exchange: the JSON view of a
+// copy. The CLI prints these views in direct mode too, so every front end
+// shows the same thing.
+package api
+
+import (
+	"time"
+
+	"github.com/dittodb/ditto"
+)
+
+// Copy is the view of a copy. DatabaseURL carries its password: only the
+// copy's owner gets it.
+type Copy struct {
+	ID          string            `json:"id"`
+	State       string            `json:"state"`
+	Port        int               `json:"port"`
+	Host        string            `json:"host"`
+	Database    string            `json:"database"`
+	User        string            `json:"user"`
+	DatabaseURL string            `json:"database_url,omitempty"`
+	Golden      string            `json:"golden"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+	Labels      map[string]string `json:"labels"`
+}
+
+// ViewOf returns the view of c; withSecret adds its URL.
+func ViewOf(c *ditto.Copy, withSecret bool) Copy {
+	v := Copy{
+		ID: c.ID, State: c.Status(), Port: c.Port, Host: c.Host, Database: c.Database, User: c.Role,
+		Golden: c.Generation, CreatedAt: c.CreatedAt, Labels: c.Labels,
+	}
+	if withSecret {
+		v.DatabaseURL = c.URL()
+	}
+	if v.Labels == nil {
+		v.Labels = map[string]string{}
+	}
+	if !c.ExpiresAt.IsZero() {
+		v.ExpiresAt = &c.ExpiresAt
+	}
+	return v
+}
