@@ -52,15 +52,16 @@ func (r *Rules) Script(dst io.Writer, src io.Reader, key []byte) error {
 const maxHeader = 1 << 20
 
 // copyHeader reads the rest of a COPY statement whose first piece is c,
-// which the reader returned with err.
+// which the reader returned with err: on to the end of its line, and past
+// line ends inside a quoted name.
 func copyHeader(in *bufio.Reader, c []byte, err error) ([]byte, error) {
-	h := append([]byte(nil), c...)
-	for err == bufio.ErrBufferFull {
+	h, open := append([]byte(nil), c...), pgscript.OpenQuote(c)
+	for err == bufio.ErrBufferFull || err == nil && open {
 		if len(h) > maxHeader {
-			return nil, fmt.Errorf("a line starting with COPY is longer than %d KiB, too long for a COPY statement; the data section should come from pg_dump or pg_restore", maxHeader>>10)
+			return nil, fmt.Errorf("a statement starting with COPY runs on for more than %d KiB, too long for a COPY header (a quote never closed?); the dump looks corrupt: make it again with pg_dump", maxHeader>>10)
 		}
 		c, err = in.ReadSlice('\n')
-		h = append(h, c...)
+		h, open = append(h, c...), open != pgscript.OpenQuote(c)
 	}
 	return h, err
 }

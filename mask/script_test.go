@@ -44,6 +44,22 @@ func TestScript(t *testing.T) {
 	}
 }
 
+// TestScriptNameWithNewline: pg_dump writes a name holding a newline as it
+// is, inside its quotes, so the COPY statement takes two lines.
+func TestScriptNameWithNewline(t *testing.T) {
+	r := testRules(t, "version: 1\nkey: env:K\ntables:\n  \"public.we\\nird\": {\"e\\nmail\": email}\n")
+	email := mask1(t, testTransformer(t, "email", testKey), "a@b.c")
+	in := "COPY public.\"we\nird\" (id, \"e\nmail\") FROM stdin;\n1\ta@b.c\n\\.\n" +
+		"COPY public.\"other\nname\" (x) FROM stdin;\n\"\n\\.\nSELECT 1;\n"
+	var out bytes.Buffer
+	if err := r.Script(&out, strings.NewReader(in), []byte(testKey)); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(in, "a@b.c", email, 1); out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
 func TestScriptErrors(t *testing.T) {
 	r := testRules(t, filterRules)
 	cases := map[string]string{
@@ -51,11 +67,12 @@ func TestScriptErrors(t *testing.T) {
 		"COPY public.customer (id, email, bio, notes, active) FROM stdin;\n1\tx\n\\.\n": "public.customer row 1: 2 fields",
 		"COPY public.other (x) FROM stdin;\n1\n":                                        `public.other: the data ends without the end-of-data line \.`,
 		"COPY broken\n":                                                                 "COPY header",
+		"COPY public.\"" + strings.Repeat("x\n", 1<<20):                                 "more than 1024 KiB",
 	}
 	for in, want := range cases {
 		err := r.Script(&bytes.Buffer{}, strings.NewReader(in), []byte(testKey))
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: %v, want %q", in, err, want)
+			t.Errorf("%.80q: %v, want %q", in, err, want)
 		}
 	}
 	if err := r.Script(failWriter{}, strings.NewReader(strings.Repeat("x", 1<<20)+"\n"), nil); err != boom {
