@@ -291,7 +291,9 @@ func sampleCopyData(r io.Reader, want map[string]map[string]bool, n int) (sample
 					finish(cur.name)
 				}
 			case bytes.HasPrefix(line, []byte("COPY ")):
-				h, perr := pgscript.ParseCopyHeader(string(line))
+				var header string
+				header, rerr = joinQuotedLines(br, line, rerr)
+				h, perr := pgscript.ParseCopyHeader(header)
 				if perr != nil {
 					break // not a COPY ... FROM stdin
 				}
@@ -315,6 +317,18 @@ func sampleCopyData(r io.Reader, want map[string]map[string]bool, n int) (sample
 			return nil, false, rerr
 		}
 	}
+}
+
+// joinQuotedLines returns a COPY statement that starts with line (read
+// with err), joined with the lines after it while a quoted name holding a
+// newline is open.
+func joinQuotedLines(br *bufio.Reader, line []byte, err error) (string, error) {
+	s, open := append([]byte(nil), line...), pgscript.OpenQuote(line)
+	for err == nil && open && len(s) < maxDataLine {
+		line, err = readCopyLine(br, line, maxDataLine)
+		s, open = append(append(s, '\n'), line...), open != pgscript.OpenQuote(line)
+	}
+	return string(s), err
 }
 
 // copyTable is a COPY block being sampled.

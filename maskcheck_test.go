@@ -69,6 +69,11 @@ COPY public.t (id, note, "E-Mail") FROM stdin;
 2	\N	\N
 3	back\\slash	caf\303\251
 \.
+COPY public."we
+ird" ("e
+mail") FROM stdin;
+COPY is data here
+\.
 COPY "Odd"."Tab" (a) FROM stdin;
 one
 two
@@ -80,18 +85,20 @@ SELECT pg_catalog.setval('s', 1, true);
 
 func TestMaskCheckCopyData(t *testing.T) {
 	want := map[string]map[string]bool{
-		"public.t":  {"note": true, "E-Mail": true},
-		"Odd.Tab":   {"a": true},
-		"public.no": {"x": true}, // never in the data: reading goes to the end
+		"public.t":       {"note": true, "E-Mail": true},
+		"Odd.Tab":        {"a": true},
+		"public.we\nird": {"e\nmail": true},
+		"public.no":      {"x": true}, // never in the data: reading goes to the end
 	}
 	got, complete, err := sampleCopyData(strings.NewReader(copyScript), want, 2)
 	if err != nil || complete {
 		t.Fatalf("sampleCopyData: complete %v, err %v", complete, err)
 	}
 	wantSamples := mask.Samples{
-		"public.t.note":   {"a\tb", `back\slash`},
-		"public.t.E-Mail": {"x@example.com", "café"},
-		"Odd.Tab.a":       {"one", "two"},
+		"public.t.note":          {"a\tb", `back\slash`},
+		"public.t.E-Mail":        {"x@example.com", "café"},
+		"Odd.Tab.a":              {"one", "two"},
+		"public.we\nird.e\nmail": {"COPY is data here"},
 	}
 	if !reflect.DeepEqual(got, wantSamples) {
 		t.Fatalf("samples:\n got %q\nwant %q", got, wantSamples)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -83,5 +84,25 @@ func BenchmarkLine(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		out, _ = f.Line(out[:0], line)
+	}
+}
+
+// BenchmarkScript is BenchmarkFilter through Script, the path reseed
+// takes: the same rows inside a COPY block of a SQL script.
+func BenchmarkScript(b *testing.B) {
+	data := benchData()
+	r := testRules(b, benchRules)
+	for _, table := range []string{"public.customer", "public.unmasked"} {
+		b.Run(table, func(b *testing.B) {
+			header := fmt.Sprintf("SET x = 1;\nCOPY %s (%s) FROM stdin;\n", table, strings.Join(benchColumns, ", "))
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				src := io.MultiReader(strings.NewReader(header), bytes.NewReader(data), strings.NewReader("\\.\n\n"))
+				if err := r.Script(io.Discard, src, []byte(testKey)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

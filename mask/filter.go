@@ -11,8 +11,10 @@ import (
 
 // Filter masks the COPY text data of one table, line by line. Columns
 // without a rule are copied byte for byte without being decoded; fields
-// after the last masked column are not even split. A Filter holds buffers
-// and hashing state: use one per table stream (goroutine).
+// after the last masked column are not even split. A line longer than the
+// read buffer is taken in pieces, holding at most one masked value of it
+// (up to maxValue). A Filter holds buffers and hashing state: use one per
+// table stream (goroutine).
 type Filter struct {
 	table string
 	names []string
@@ -22,6 +24,11 @@ type Filter struct {
 	rows  int64
 	raw   []byte // decoded input field
 	val   []byte // transformed value
+	// In a line read in pieces (longer than the read buffer): the position
+	// of the field being read, and the masked field gathered so far. at is
+	// -1 between lines.
+	at    int
+	value []byte
 }
 
 // Filter prepares the filter for one table's COPY data. table is
@@ -29,7 +36,7 @@ type Filter struct {
 // pgscript.ParseCopyHeader). A table without rules, or nil Rules, gives a filter
 // that passes data through. key is the secret from ResolveKey.
 func (r *Rules) Filter(table string, columns []string, key []byte) (*Filter, error) {
-	f := &Filter{table: table, names: columns, cols: make([]*Transformer, len(columns)), last: -1}
+	f := &Filter{table: table, names: columns, cols: make([]*Transformer, len(columns)), last: -1, at: -1}
 	t := r.Table(table)
 	if t == nil {
 		return f, nil
@@ -125,7 +132,7 @@ func (f *Filter) field(dst []byte, t *Transformer, raw []byte) ([]byte, error) {
 // *bufio.Reader it is read no further than the end-of-data line, so the
 // caller can go on reading a script after the data.
 func (f *Filter) Reader(src io.Reader) io.Reader {
-	return &filterReader{f: f, src: newLines(src)}
+	return &filterReader{f: f, src: bufferedReader(src)}
 }
 
 // Copy writes the masked data of src to dst, like Reader, and returns the
@@ -136,12 +143,28 @@ func (f *Filter) Copy(dst io.Writer, src io.Reader) (int64, error) {
 	return f.rows - before, err
 }
 
-// flushSize is how much masked output is gathered before it is handed on.
-const flushSize = 256 << 10
+// bufSize is the size of the read and write buffers, and how much masked
+// output is gathered before it is handed on. A line longer than that is
+// read in pieces of this size.
+const bufSize = 256 << 10
+
+// maxValue caps one value of a masked column read in pieces: a transformer
+// needs the whole value (and the decoded copy, and its output) in memory.
+// Personal data (names, emails, notes, JSON profiles) is far smaller; the
+// cap keeps a stray huge value from taking gigabytes, once per table loaded
+// in parallel. null and const never read the value, so they have no cap.
+const maxValue = 64 << 20
+
+func bufferedReader(src io.Reader) *bufio.Reader {
+	if br, ok := src.(*bufio.Reader); ok {
+		return br
+	}
+	return bufio.NewReaderSize(src, bufSize)
+}
 
 type filterReader struct {
 	f   *Filter
-	src *lines
+	src *bufio.Reader
 	buf []byte
 	off int
 	err error // after buf is drained: io.EOF, or what went wrong
@@ -183,46 +206,111 @@ func (r *filterReader) WriteTo(w io.Writer) (int64, error) {
 
 func (r *filterReader) fill() {
 	r.buf, r.off = r.buf[:0], 0
-	for len(r.buf) < flushSize && r.err == nil {
-		line, err := r.src.next()
-		if pgscript.IsEndOfData(line) {
+	for len(r.buf) < bufSize && r.err == nil {
+		var eod []byte
+		if r.buf, eod, r.err = r.f.next(r.buf, r.src); eod != nil {
 			r.err = io.EOF
-			return
 		}
-		if len(line) > 0 {
-			if r.buf, r.err = r.f.Line(r.buf, line); r.err != nil {
-				return
+	}
+}
+
+// next reads the next line of COPY data from br, or the next piece of a
+// line longer than br's buffer, and appends its masked form to dst. At the
+// end-of-data line it appends nothing and returns the line as eod (valid
+// until br is read again). At the end of br it returns io.EOF.
+func (f *Filter) next(dst []byte, br *bufio.Reader) (out, eod []byte, err error) {
+	c, err := br.ReadSlice('\n')
+	ends := true // c ends its line
+	if err == bufio.ErrBufferFull {
+		ends, err = false, nil
+	}
+	var ferr error
+	switch {
+	case f.at >= 0: // in a line read in pieces, even if c is empty: it may end the line
+		dst, ferr = f.piece(dst, c, ends)
+	case len(c) == 0:
+	case ends && pgscript.IsEndOfData(c):
+		return dst, c, err
+	case ends:
+		dst, ferr = f.Line(dst, c)
+	default:
+		dst, ferr = f.piece(dst, c, ends)
+	}
+	if ferr != nil {
+		return dst, nil, ferr
+	}
+	return dst, nil, err
+}
+
+// piece appends the masked form of a piece of a line too long to read
+// whole; ends says it is the line's last. Fields without a rule pass
+// through as they come; a masked field is gathered, up to maxValue.
+func (f *Filter) piece(dst, c []byte, ends bool) ([]byte, error) {
+	if f.at < 0 {
+		f.rows++
+		f.at, f.value = 0, f.value[:0]
+	}
+	var nl []byte
+	if ends {
+		defer func() { f.at = -1 }()
+		if n := len(c); n > 0 && c[n-1] == '\n' {
+			c, nl = c[:n-1], c[n-1:]
+		}
+	}
+	switch {
+	case f.drop:
+		return dst, nil
+	case f.last < 0:
+		return append(append(dst, c...), nl...), nil
+	}
+	for f.at <= f.last {
+		end := bytes.IndexByte(c, '\t')
+		last := end < 0 // the piece ends inside this field
+		if last {
+			end = len(c)
+		}
+		t := f.cols[f.at]
+		if t == nil {
+			dst = append(dst, c[:end]...)
+		} else if err := f.gather(t, c[:end]); err != nil {
+			return dst, err
+		}
+		if last && !ends {
+			return dst, nil
+		}
+		if t != nil {
+			var err error
+			if dst, err = f.field(dst, t, f.value); err != nil {
+				return dst, fmt.Errorf("%s row %d column %s: %w", f.table, f.rows, f.names[f.at], err)
 			}
+			f.value = f.value[:0]
 		}
-		r.err = err
+		if last {
+			if f.at < f.last {
+				return dst, fmt.Errorf("%s row %d: %d fields, but COPY lists %d columns", f.table, f.rows, f.at+1, len(f.cols))
+			}
+			return append(dst, nl...), nil
+		}
+		dst = append(dst, '\t')
+		c = c[end+1:]
+		f.at++
 	}
+	return append(append(dst, c...), nl...), nil
 }
 
-// lines reads newline-terminated lines of any length.
-type lines struct {
-	br   *bufio.Reader
-	long []byte
-}
-
-func newLines(r io.Reader) *lines {
-	if br, ok := r.(*bufio.Reader); ok {
-		return &lines{br: br}
+// gather adds part of a masked field to f.value. A transformer that never
+// reads the value needs only to know whether it is NULL or empty, which
+// its first three bytes tell.
+func (f *Filter) gather(t *Transformer, part []byte) error {
+	limit := maxValue
+	if t.blind {
+		limit = 3
+		part = part[:min(len(part), limit-len(f.value))]
 	}
-	return &lines{br: bufio.NewReaderSize(r, 256<<10)}
-}
-
-// next returns the next line with its newline (none on the last line of an
-// input without one); the slice is valid until the next call. At the end it
-// returns io.EOF, possibly with a last line.
-func (l *lines) next() ([]byte, error) {
-	line, err := l.br.ReadSlice('\n')
-	if err != bufio.ErrBufferFull {
-		return line, err
+	if len(f.value)+len(part) > limit {
+		return fmt.Errorf("%s row %d column %s: a value of more than %d MiB, too long to mask in memory; mask the column with null or const, which never read its values",
+			f.table, f.rows, f.names[f.at], maxValue>>20)
 	}
-	l.long = append(l.long[:0], line...)
-	for err == bufio.ErrBufferFull {
-		line, err = l.br.ReadSlice('\n')
-		l.long = append(l.long, line...)
-	}
-	return l.long, err
+	f.value = append(f.value, part...)
+	return nil
 }

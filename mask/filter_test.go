@@ -183,6 +183,7 @@ func FuzzFilterLine(f *testing.F) {
 	f.Add([]byte("1\ta@b.c\tx"))
 	f.Add([]byte("\\N\t\\N\t\\N"))
 	f.Add([]byte("a\\tb\tc\\\\d\\101\t\\x41"))
+	f.Add([]byte("0123456789abcdef")) // as long as the smallest read buffer
 	r, err := Parse("r.yaml", []byte("version: 1\nkey: env:K\ntables:\n  t: {b: email}\n"))
 	if err != nil {
 		f.Fatal(err)
@@ -191,6 +192,11 @@ func FuzzFilterLine(f *testing.F) {
 		line = bytes.ReplaceAll(line, []byte("\n"), nil)
 		filter, _ := r.Filter("public.t", []string{"a", "b", "c"}, []byte(testKey))
 		out, err := filter.Line(nil, line)
+		pieces, _ := r.Filter("public.t", []string{"a", "b", "c"}, []byte(testKey))
+		inPieces, perr := io.ReadAll(pieces.Reader(bufio.NewReaderSize(bytes.NewReader(line), 16)))
+		if len(line) > 0 && ((perr == nil) != (err == nil) || err == nil && !bytes.Equal(inPieces, out)) {
+			t.Fatalf("%q read in pieces: %q, %v; whole: %q, %v", line, inPieces, perr, out, err)
+		}
 		in := bytes.Split(line, []byte("\t"))
 		if len(in) < 2 {
 			if err == nil {
@@ -218,4 +224,66 @@ func FuzzFilterLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFilterPieces: a line longer than the read buffer is masked in pieces,
+// wherever they split it, exactly as it is masked whole.
+func TestFilterPieces(t *testing.T) {
+	rows := []string{
+		"1\ta\\tb@c.d\tmy secret\\\\x\tnote\tt\t\\x41\\101\n",
+		"2\t\\N\t\t\\N\tf\t\n",
+		"3\t\\N\tsecret\\nline\\ttab and a longer secret, secret\t" + strings.Repeat("n", 40) + "\tt\t" + strings.Repeat("z", 50) + "\n",
+		strings.Repeat("4", 30) + "\tsomeone.with.a.long.name@example.org\t\\N\t\\N\tt\tz\n",
+		"5\t\\N\tgeheimnis secret 東京\t\t\t\\N", // the last line of a stream may lack its newline
+	}
+	data := strings.Join(rows, "")
+	for _, table := range []string{"public.customer", "public.other", "public.audit_log"} {
+		whole := testFilter(t, table, "id", "email", "bio", "notes", "active", "extra")
+		var want []byte
+		for _, row := range rows {
+			var err error
+			if want, err = whole.Line(want, []byte(row)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for size := 16; size <= 64; size++ {
+			f := testFilter(t, table, "id", "email", "bio", "notes", "active", "extra")
+			got, err := io.ReadAll(f.Reader(bufio.NewReaderSize(strings.NewReader(data), size)))
+			if err != nil || !bytes.Equal(got, want) || f.rows != int64(len(rows)) {
+				t.Fatalf("%s, read in pieces of %d: %d rows, %v\n got %q\nwant %q", table, size, f.rows, err, got, want)
+			}
+		}
+	}
+	f := testFilter(t, "public.customer", "id", "email", "bio", "notes", "active", "extra")
+	_, err := io.ReadAll(f.Reader(bufio.NewReaderSize(strings.NewReader("1\t\\N\tx\tn\n2\t"+strings.Repeat("x", 40)+"\n"), 16)))
+	if err == nil || err.Error() != "public.customer row 2: 2 fields, but COPY lists 6 columns" {
+		t.Errorf("short row in pieces: %v", err)
+	}
+}
+
+// TestFilterValueCap: a masked value too long to hold fails, naming where;
+// null and const take any length, since they never read the value.
+func TestFilterValueCap(t *testing.T) {
+	f := testFilter(t, "public.customer", "id", "email", "bio", "notes", "active")
+	long := func(field int) io.Reader {
+		runs := []run{{lit: "1\t\\N\t\\N\t\\N\tt\n"}}
+		for i := 0; i < 5; i++ {
+			if i == field {
+				runs = append(runs, run{fill: 'x', n: maxValue + 1})
+			} else {
+				runs = append(runs, run{lit: "y"})
+			}
+			runs = append(runs, run{lit: "\t"})
+		}
+		runs[len(runs)-1] = run{lit: "\n"}
+		return &runReader{runs: runs}
+	}
+	_, err := f.Copy(io.Discard, long(1))
+	if err == nil || err.Error() != "public.customer row 2 column email: a value of more than 64 MiB, too long to mask in memory; mask the column with null or const, which never read its values" {
+		t.Errorf("long email: %v", err)
+	}
+	var out bytes.Buffer
+	if _, err := f.Copy(&out, long(3)); err != nil || !strings.HasSuffix(out.String(), "\ty\t\\N\ty\n") {
+		t.Errorf("long notes (null): %v, %q", err, out.String())
+	}
 }

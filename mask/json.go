@@ -13,7 +13,9 @@ import (
 // The json transformer edits documents at dotted paths ("contact.email",
 // "items.*.card"; * is every member of an object or array, a number an array
 // index). Options: set (path: constant), delete (paths) and mask (path:
-// transformer, like a column rule). Paths that are absent are left absent.
+// transformer, like a column rule). Paths that are absent are left absent;
+// a document shaped otherwise than a path expects is never passed through
+// (see edit).
 func init() {
 	register("json", definition{options: []string{"set", "delete", "mask"}, build: buildJSON})
 }
@@ -99,10 +101,14 @@ func (k jsonEdit) mask(dst, v []byte, h *hmacer) ([]byte, bool, error) {
 	if err := dec.Decode(&doc); err != nil || dec.More() {
 		return dst, false, errNotJSON
 	}
-	var err error
 	for _, op := range k.ops {
-		if doc, err = edit(doc, op.path, func(old any) (any, bool, error) { return op.apply(old, h) }); err != nil {
+		var keep bool
+		var err error
+		if doc, keep, err = edit(doc, op.path, func(old any) (any, bool, error) { return op.apply(old, h) }); err != nil {
 			return dst, false, err
+		}
+		if !keep { // the whole document stood where the path was deleted
+			doc = nil
 		}
 	}
 	buf := bytes.NewBuffer(dst)
@@ -150,25 +156,28 @@ func (op jsonOp) apply(old any, h *hmacer) (v any, keep bool, err error) {
 	return string(out), true, nil
 }
 
-// edit calls fn on every value at path below node.
-func edit(node any, path []string, fn func(any) (any, bool, error)) (any, error) {
-	seg := path[0]
-	step := func(child any) (any, bool, error) {
-		if len(path) == 1 {
-			return fn(child)
-		}
-		v, err := edit(child, path[1:], fn)
-		return v, true, err
+// edit calls fn on every value at path below node, and returns node with
+// their replacements, or keep=false when fn removed node itself. None of a
+// document shaped otherwise than the path expects may slip through: a
+// string, number or boolean where the path goes deeper stands for all that
+// would be below it and goes to fn whole; an array where the path names a
+// key takes the path in each element. null holds nothing and stays.
+func edit(node any, path []string, fn func(any) (any, bool, error)) (any, bool, error) {
+	if len(path) == 0 {
+		return fn(node)
 	}
+	seg := path[0]
 	switch n := node.(type) {
+	case nil:
+		return nil, true, nil
 	case map[string]any:
 		for key, child := range n {
 			if seg != "*" && seg != key {
 				continue
 			}
-			v, keep, err := step(child)
+			v, keep, err := edit(child, path[1:], fn)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if keep {
 				n[key] = v
@@ -176,21 +185,33 @@ func edit(node any, path []string, fn func(any) (any, bool, error)) (any, error)
 				delete(n, key)
 			}
 		}
+		return n, true, nil
 	case []any:
+		index := seg == "*" || isIndex(seg)
 		out := n[:0]
 		for i, child := range n {
 			v, keep, err := child, true, error(nil)
-			if seg == "*" || seg == strconv.Itoa(i) {
-				v, keep, err = step(child)
+			switch {
+			case !index:
+				v, keep, err = edit(child, path, fn)
+			case seg == "*" || seg == strconv.Itoa(i):
+				v, keep, err = edit(child, path[1:], fn)
 			}
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if keep {
 				out = append(out, v)
 			}
 		}
-		return out, nil
+		return out, true, nil
 	}
-	return node, nil
+	return fn(node)
+}
+
+// isIndex reports whether a path segment is an array index, as
+// strconv.Itoa writes one.
+func isIndex(seg string) bool {
+	i, err := strconv.Atoi(seg)
+	return err == nil && i >= 0 && strconv.Itoa(i) == seg
 }

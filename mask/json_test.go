@@ -3,6 +3,7 @@ package mask
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -45,7 +46,7 @@ func TestJSON(t *testing.T) {
 
 func TestJSONAbsentPathsStayAbsent(t *testing.T) {
 	tr := testTransformer(t, "{transform: json, set: {a.b: 1}, mask: {c: email}, delete: [d]}", testKey)
-	for _, v := range []string{`{}`, `[]`, `"text"`, `42`, `{"a":"scalar"}`} {
+	for _, v := range []string{`{}`, `[]`, `{"x":"y"}`, `[{"x":1}, []]`, `{"a":null,"c":null}`, `null`} {
 		var got, want any
 		_ = json.Unmarshal([]byte(mask1(t, tr, v)), &got)
 		_ = json.Unmarshal([]byte(v), &want)
@@ -58,4 +59,50 @@ func TestJSONAbsentPathsStayAbsent(t *testing.T) {
 			t.Errorf("%q: %v", v, err)
 		}
 	}
+}
+
+// TestJSONShapes: a document shaped otherwise than the rule's path expects
+// never passes a value through unmasked. What stands where the path expects
+// an object is masked (set, deleted) whole; arrays take the path in each
+// element.
+func TestJSONShapes(t *testing.T) {
+	masked := mask1(t, testTransformer(t, "email", testKey), "x@realmail.example")
+	maskedNum := mask1(t, testTransformer(t, "email", testKey), "4155550100")
+	maskedObj := mask1(t, testTransformer(t, "email", testKey), `{"home":"x@realmail.example"}`)
+	cases := []struct{ spec, in, want string }{
+		{"mask: {contact.email: email}", `{"contact":"x@realmail.example"}`, `{"contact":"` + masked + `"}`},
+		{"mask: {contact.email: email}", `{"contact":4155550100}`, `{"contact":"` + maskedNum + `"}`},
+		{"mask: {contact.email: email}", `{"contact":[{"email":"x@realmail.example","tier":"gold"},{"tier":"free"}]}`,
+			`{"contact":[{"email":"` + masked + `","tier":"gold"},{"tier":"free"}]}`},
+		{"mask: {contact.email: email}", `{"contact":["x@realmail.example",null]}`, `{"contact":["` + masked + `",null]}`},
+		{"mask: {contact.email: email}", `{"contact":[[{"email":"x@realmail.example"}]]}`, `{"contact":[[{"email":"` + masked + `"}]]}`},
+		{"mask: {contact.email: email}", `{"contact":{"email":{"home":"x@realmail.example"}}}`, `{"contact":{"email":"` + maskedObj + `"}}`},
+		{"mask: {contact.email: email}", `"x@realmail.example"`, `"` + masked + `"`},
+		{"mask: {contact.email: email}", `[{"contact":{"email":"x@realmail.example"}}]`, `[{"contact":{"email":"` + masked + `"}}]`},
+		{"mask: {contact.email: email}", `{"contact":null}`, `{"contact":null}`},
+		{"mask: {contact.email: email}", `null`, `null`},
+		{"mask: {items.0.email: email}", `{"items":[{"email":"x@realmail.example"},{"email":"kept"}]}`, `{"items":[{"email":"` + masked + `"},{"email":"kept"}]}`},
+		{"mask: {items.*.email: email}", `{"items":"x@realmail.example"}`, `{"items":"` + masked + `"}`},
+		{"set: {contact.email: hidden}", `{"contact":"x@realmail.example"}`, `{"contact":"hidden"}`},
+		{"delete: [contact.email]", `{"contact":"x@realmail.example","id":1}`, `{"id":1}`},
+		{"delete: [contact.email]", `{"contact":["x@realmail.example",{"email":"x@realmail.example","id":2}]}`, `{"contact":[{"id":2}]}`},
+		{"delete: [contact.email]", `"x@realmail.example"`, `null`},
+	}
+	for _, c := range cases {
+		tr := testTransformer(t, "{transform: json, "+c.spec+"}", testKey)
+		got := mask1(t, tr, c.in)
+		if strings.Contains(got, "realmail") || !jsonEqual(got, c.want) {
+			t.Errorf("%s on %s:\n got %s\nwant %s", c.spec, c.in, got, c.want)
+		}
+	}
+	// not JSON at all: an error, never the value
+	tr := testTransformer(t, "{transform: json, mask: {contact.email: email}}", testKey)
+	if out, _, err := tr.Mask(nil, []byte(`{"contact":"x@realmail.example"`)); err != errNotJSON || len(out) != 0 {
+		t.Errorf("invalid JSON: %q, %v", out, err)
+	}
+}
+
+func jsonEqual(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }

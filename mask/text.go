@@ -141,12 +141,13 @@ func isUUID(s string) bool {
 
 // ip maps an IPv4 address into 10.0.0.0/8 and an IPv6 one into fd00::/8
 // (private ranges, so no masked value points at a real host). A /n suffix
-// (inet) is kept.
+// (inet) is kept; anything else after a slash (a text column holding more
+// than an address) is part of what is hashed, never kept.
 type ip struct{}
 
 func (ip) mask(dst, v []byte, h *hmacer) ([]byte, bool, error) {
 	addr, suffix := v, []byte(nil)
-	if i := bytes.IndexByte(v, '/'); i >= 0 {
+	if i := bytes.IndexByte(v, '/'); i >= 0 && isPrefixLen(v[i+1:]) {
 		addr, suffix = v[:i], v[i:]
 	}
 	r := h.rnd(addr)
@@ -160,6 +161,19 @@ func (ip) mask(dst, v []byte, h *hmacer) ([]byte, bool, error) {
 	}
 	dst = a.AppendTo(dst)
 	return append(dst, suffix...), false, nil
+}
+
+// isPrefixLen reports whether s is a prefix length: one to three digits.
+func isPrefixLen(s []byte) bool {
+	if len(s) == 0 || len(s) > 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (ip) out() output { return output{classes: classText | classInet, maxLen: 39 + 4} }

@@ -58,13 +58,18 @@ type Transformer struct {
 	k          kernel
 	h          *hmacer
 	fillsEmpty bool
-	memo       *memo // nil when off
+	// blind: the output depends on no value, only on whether it is empty
+	// (null, const), so a value too long to hold need not be read.
+	blind bool
+	memo  *memo // nil when off
 }
 
 func newTransformer(name string, k kernel, key []byte) *Transformer {
 	t := &Transformer{name: name, k: k, h: newHMACer(key, name), fillsEmpty: k.out().fillsEmpty}
 	switch k.(type) {
-	case keep, null, constant: // nothing to save
+	case null, constant:
+		t.blind = true // and the memo would save nothing
+	case keep:
 	default:
 		t.memo = &memo{seed: maphash.MakeSeed()}
 	}

@@ -220,3 +220,25 @@ func isIP(s string) bool {
 func isUUIDv4(s string) bool {
 	return len(s) == 36 && isUUID(s) && s[14] == '4' && strings.ContainsRune("89ab", rune(s[19]))
 }
+
+// TestUnparsedNeverRaw: a value a transformer cannot read as it expects
+// fails or is masked whole; no part of it comes out as it went in.
+func TestUnparsedNeverRaw(t *testing.T) {
+	cases := []struct{ spec, value string }{
+		{"ip", "host/secret@realmail.example"},
+		{"ip", "192.0.2.1/secret"},
+		{"{transform: date_shift, max_days: 30}", "secret 1980"},
+		{"{transform: date_shift, max_days: 30}", "1980-01-01secret"},
+		{"int_noise", "12secret"},
+		{"numeric_noise", "secret"},
+		{"{transform: json, mask: {a.b: email}}", `{"a":"secret"}`},
+		{"{transform: json, mask: {a.b: email}}", `{"a":"secret"`},
+		{"{transform: json, mask: {a.b: email}}", `"secret"`},
+	}
+	for _, c := range cases {
+		out, _, err := testTransformer(t, c.spec, testKey).Mask(nil, []byte(c.value))
+		if err == nil && strings.Contains(string(out), "secret") {
+			t.Errorf("%s(%q) = %q: the raw value came through", c.spec, c.value, out)
+		}
+	}
+}

@@ -71,6 +71,16 @@ func ParseCopyHeader(line string) (CopyHeader, error) {
 	return h, nil
 }
 
+// OpenQuote reports whether s ends inside a quoted identifier. pg_dump
+// writes a name holding a newline as it is, between its quotes, so a COPY
+// statement with such a name goes on on the next line; ParseCopyHeader
+// takes the lines joined. An escaped quote ("") counts twice, so an odd
+// count means a quote is open, and a statement read in parts is open when
+// an odd number of its parts are.
+func OpenQuote(s []byte) bool {
+	return bytes.Count(s, []byte(`"`))%2 == 1
+}
+
 // identifier reads one SQL identifier from the start of s: a quoted one
 // ("" stands for ") or a plain one up to a delimiter.
 func identifier(s string) (id, rest string, err error) {

@@ -18,6 +18,7 @@ func TestParseCopyHeader(t *testing.T) {
 		{"COPY customer (id) FROM stdin;", CopyHeader{"public", "customer", []string{"id"}}},
 		{"COPY public.empty  FROM stdin;", CopyHeader{"public", "empty", nil}},
 		{"copy public.t (a,b) from STDIN;", CopyHeader{"public", "t", []string{"a", "b"}}},
+		{"COPY public.\"we\nird\" (\"e\nmail\", x) FROM stdin;\n", CopyHeader{"public", "we\nird", []string{"e\nmail", "x"}}},
 	}
 	for _, c := range cases {
 		got, err := ParseCopyHeader(c.line)
@@ -44,6 +45,20 @@ func TestParseCopyHeaderErrors(t *testing.T) {
 		_, err := ParseCopyHeader(line)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "expected COPY schema.table") {
 			t.Errorf("ParseCopyHeader(%q) error = %v, want it to say %q", line, err, want)
+		}
+	}
+}
+
+func TestOpenQuote(t *testing.T) {
+	for s, want := range map[string]bool{
+		"COPY public.t (a) FROM stdin;\n":         false,
+		"COPY public.\"we\n":                      true,
+		"COPY public.\"we\nird\" (a) FROM stdin;": false,
+		`COPY public."say ""hi"" `:                true,
+		`COPY public."say ""hi""" (a`:             false,
+	} {
+		if got := OpenQuote([]byte(s)); got != want {
+			t.Errorf("OpenQuote(%q) = %v", s, got)
 		}
 	}
 }
