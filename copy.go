@@ -39,6 +39,9 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
+	if _, err := ParseSettings(o.Settings); err != nil {
+		return nil, err
+	}
 	listen := o.Listen
 	if listen == "" {
 		listen = m.Config.Listen
@@ -274,6 +277,13 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 			"the pool has %s free, below the floor of %s", HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
 	}
 	return nil
+}
+
+// Keep hands a copy owned by a `copy run` over to its TTL alone (kept for
+// inspection after its command failed).
+func (m *Manager) Keep(c *Copy) error {
+	c.Owner = nil
+	return m.Home.saveCopy(c)
 }
 
 // Copies lists every recorded copy.

@@ -38,6 +38,20 @@ type ReseedOptions struct {
 	AllowUnmasked bool
 }
 
+// UseDumpPath applies DITTO_DUMP_PATH's rule: with a source URL it is where
+// the dump is kept; without --dump it is the dump to restore.
+func (o *ReseedOptions) UseDumpPath(p string) error {
+	switch {
+	case o.DumpPath != "" && o.SourceURL != "":
+		return invalidf("give either --dump or --source-url, not both")
+	case o.SourceURL != "":
+		o.KeepDump = p
+	case o.DumpPath == "":
+		o.DumpPath = p
+	}
+	return nil
+}
+
 // plan is what one reseed builds: the golden's description, the binaries,
 // the dump, and the masking to apply on the way in.
 type plan struct {

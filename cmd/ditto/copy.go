@@ -79,11 +79,11 @@ Examples:
 				Action: func(c *cli.Context) error {
 					m, o, err := openForCreate(c)
 					if err != nil {
-						return exitError{ditto.ExitRunFailed, err}
+						return exitError{exitRunFailed, err}
 					}
-					code, err := m.RunWithCopy(c.Context, ditto.RunOptions{
-						Create: o, Command: c.Args().Slice(),
-						EnvNames: c.StringSlice("env-name"), KeepOnFailure: c.Bool("keep-on-failure"),
+					code, err := runWithCopy(c.Context, m, runOptions{
+						create: o, command: c.Args().Slice(),
+						envNames: c.StringSlice("env-name"), keepOnFailure: c.Bool("keep-on-failure"),
 					})
 					if err != nil || code != 0 {
 						return exitError{code, err}
@@ -190,7 +190,7 @@ func createFlags() []cli.Flag {
 
 func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) {
 	var o ditto.CreateOptions
-	ttl, err := parseTTL(c.String("ttl"))
+	ttl, err := ditto.ParseTTL(c.String("ttl"))
 	if err != nil {
 		return nil, o, err
 	}
@@ -198,7 +198,7 @@ func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) 
 	if err != nil {
 		return nil, o, err
 	}
-	settings, err := parseSettings(c.StringSlice("set"))
+	settings, err := ditto.ParseSettings(c.StringSlice("set"))
 	if err != nil {
 		return nil, o, err
 	}
@@ -207,17 +207,6 @@ func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) 
 		return nil, o, err
 	}
 	return m, ditto.CreateOptions{TTL: ttl, Labels: labels, Listen: c.String("listen"), Durable: c.Bool("durable"), Settings: settings}, nil
-}
-
-func parseTTL(s string) (time.Duration, error) {
-	if s == "0" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid --ttl %q: give a duration such as 30m or 2h, or 0 for no expiry", s)
-	}
-	return d, nil
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -238,55 +227,12 @@ func parseLabels(kvs []string) (map[string]string, error) {
 	return labels, nil
 }
 
-// managedSettings are the server settings ditto sets for each copy itself:
-// the port reservation, the private socket and the password check rely on
-// them.
-var managedSettings = map[string]string{
-	"port":                    "ditto picks a free port from the range of `ditto init --port-range`",
-	"listen_addresses":        "use --listen",
-	"unix_socket_directories": "the socket lives in the copy's private folder",
-	"unix_socket_permissions": "the socket lives in the copy's private folder",
-	"data_directory":          "the data directory is the copy's clone",
-	"hba_file":                "the golden's pg_hba.conf requires the copy's password over TCP",
-	"config_file":             "settings go on the command line; use more --set",
-}
-
-func parseSettings(kvs []string) ([]string, error) {
-	var out []string
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
-		if !ok || !validSettingName(k) {
-			return nil, fmt.Errorf("invalid --set %q: want NAME=VALUE with a PostgreSQL setting name, e.g. --set shared_buffers=256MB", kv)
-		}
-		if why, managed := managedSettings[k]; managed {
-			return nil, fmt.Errorf("--set %s: ditto sets this one itself (%s)", k, why)
-		}
-		out = append(out, k+"="+v)
-	}
-	return out, nil
-}
-
-// validSettingName accepts PostgreSQL's setting names, including the
-// dotted ones of extensions (auto_explain.log_min_duration).
-func validSettingName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 func printCopy(format string, cp *ditto.Copy) error {
 	switch format {
 	case "json":
 		return printJSON(api.ViewOf(cp, true))
 	case "env":
-		printExports(cp.Env())
+		printExports(api.ViewOf(cp, true).Env())
 	default:
 		fmt.Println(cp.URL())
 	}

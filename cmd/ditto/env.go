@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/dittodb/ditto/api"
 )
 
 func envCommand() *cli.Command {
@@ -36,7 +38,7 @@ Example:
 					if err != nil {
 						return err
 					}
-					printExports(cp.Env())
+					printExports(api.ViewOf(cp, true).Env())
 					return nil
 				},
 			},

@@ -54,14 +54,8 @@ Examples:
 				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
 				Rules: c.String("rules"), AllowUnmasked: c.Bool("allow-unmasked"),
 			}
-			envDump := os.Getenv("DITTO_DUMP_PATH")
-			switch {
-			case o.DumpPath != "" && o.SourceURL != "":
-				return fmt.Errorf("give either --dump or --source-url, not both")
-			case o.SourceURL != "":
-				o.KeepDump = envDump
-			case o.DumpPath == "":
-				o.DumpPath = envDump
+			if err := o.UseDumpPath(os.Getenv("DITTO_DUMP_PATH")); err != nil {
+				return err
 			}
 			g, err := m.Reseed(c.Context, o)
 			if err != nil {

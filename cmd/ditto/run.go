@@ -1,4 +1,4 @@
-package ditto
+package main
 
 import (
 	"context"
@@ -15,75 +15,62 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/api"
 	"github.com/dittodb/ditto/internal/proc"
 )
-
-// RunOptions are the choices of `ditto copy run`.
-type RunOptions struct {
-	Create        CreateOptions
-	Command       []string
-	EnvNames      []string // extra variables that also get the URL
-	KeepOnFailure bool
-}
 
 // Exit codes of `copy run` for its own failures, as env(1) uses them, so
 // they do not mix with the command's codes.
 const (
-	ExitRunFailed   = 125
-	ExitCannotExec  = 126
-	ExitNotFound    = 127
+	exitRunFailed   = 125
+	exitCannotExec  = 126
+	exitNotFound    = 127
 	exitSignalsBase = 128
 )
 
-// Env returns the variables a command gets to reach the copy.
-func (c *Copy) Env(extraNames ...string) []string {
-	env := []string{
-		"DATABASE_URL=" + c.URL(),
-		"DITTO_COPY_ID=" + c.ID,
-		"PGHOST=" + c.Host,
-		"PGPORT=" + strconv.Itoa(c.Port),
-		"PGUSER=" + c.Role,
-		"PGPASSWORD=" + c.Password,
-		"PGDATABASE=" + c.Database,
-	}
-	for _, n := range extraNames {
-		env = append(env, n+"="+c.URL())
-	}
-	return env
+// runOptions are the choices of `ditto copy run`.
+type runOptions struct {
+	create        ditto.CreateOptions
+	command       []string
+	envNames      []string // extra variables that also get the URL
+	keepOnFailure bool
 }
 
-// RunWithCopy creates a copy owned by this process, runs the command with
-// the copy's variables, forwards SIGINT, SIGTERM, SIGQUIT and SIGHUP to it, destroys the copy
-// and returns the command's exit code (128+N when a signal N killed it). If
-// this process is killed, gc finds the copy's owner gone and removes it.
-func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
-	if len(o.Command) == 0 {
-		return ExitRunFailed, errors.New("no command to run: give it after --, e.g. `ditto copy run -- go test ./...`")
+// runWithCopy creates a copy owned by this process, runs the command with
+// the copy's variables, forwards SIGINT, SIGTERM, SIGQUIT and SIGHUP to it,
+// destroys the copy and returns the command's exit code (128+N when a
+// signal N killed it). If this process is killed, gc finds the copy's owner
+// gone and removes it.
+func runWithCopy(ctx context.Context, m *ditto.Manager, o runOptions) (int, error) {
+	if len(o.command) == 0 {
+		return exitRunFailed, errors.New("no command to run: give it after --, e.g. `ditto copy run -- go test ./...`")
 	}
 	self := proc.Self()
-	o.Create.Owner = &self
-	c, err := m.CreateCopy(ctx, o.Create)
+	o.create.Owner = &self
+	c, err := m.CreateCopy(ctx, o.create)
 	if err != nil {
-		return ExitRunFailed, err
+		return exitRunFailed, err
 	}
 	as, err := invokingUser()
 	if err != nil {
-		m.destroyAfterRun(c)
-		return ExitRunFailed, err
+		destroyAfterRun(m, c)
+		return exitRunFailed, err
 	}
-	code, runErr := runCommand(o.Command, append(as.env(commandEnv(os.Environ())), c.Env(o.EnvNames...)...), as.cred)
-	if code != 0 && o.KeepOnFailure {
-		if err := m.keep(c); err != nil {
+	env := append(as.env(commandEnv(os.Environ())), api.ViewOf(c, true).Env(o.envNames...)...)
+	code, runErr := runCommand(o.command, env, as.cred)
+	if code != 0 && o.keepOnFailure {
+		if err := m.Keep(c); err != nil {
 			m.Log.Warn("could not keep the copy", "id", c.ID, "error", err)
 		}
 		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, c.ID, c.URL(), c.ID)
 		return code, runErr
 	}
-	if err := m.DestroyCopy(context.Background(), c.ID); errors.Is(err, ErrNoCopy) {
+	if err := m.DestroyCopy(context.Background(), c.ID); errors.Is(err, ditto.ErrNoCopy) {
 		// whatever the command reported, it ran against a copy that vanished
 		vanished := fmt.Errorf("copy %s was destroyed while the command ran (by `ditto copy destroy` or `ditto gc`): its result does not count", c.ID)
 		if code == 0 {
-			return ExitRunFailed, vanished
+			return exitRunFailed, vanished
 		}
 		m.Log.Error(vanished.Error())
 	} else if err != nil {
@@ -92,7 +79,7 @@ func (m *Manager) RunWithCopy(ctx context.Context, o RunOptions) (int, error) {
 	return code, runErr
 }
 
-func (m *Manager) destroyAfterRun(c *Copy) {
+func destroyAfterRun(m *ditto.Manager, c *ditto.Copy) {
 	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
 		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
 	}
@@ -157,12 +144,6 @@ func invokingUser() (runAs, error) {
 	return a, nil
 }
 
-// keep hands the copy over to its TTL alone.
-func (m *Manager) keep(c *Copy) error {
-	c.Owner = nil
-	return m.Home.saveCopy(c)
-}
-
 func runCommand(args []string, env []string, cred *syscall.Credential) (int, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
@@ -179,9 +160,9 @@ func runCommand(args []string, env []string, cred *syscall.Credential) (int, err
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return ExitNotFound, fmt.Errorf("cannot run %s: %w", args[0], err)
+			return exitNotFound, fmt.Errorf("cannot run %s: %w", args[0], err)
 		}
-		return ExitCannotExec, fmt.Errorf("cannot run %s: %w", args[0], err)
+		return exitCannotExec, fmt.Errorf("cannot run %s: %w", args[0], err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -206,7 +187,7 @@ func runCommand(args []string, env []string, cred *syscall.Credential) (int, err
 		return exit.ExitCode(), nil
 	}
 	if err != nil {
-		return ExitRunFailed, err
+		return exitRunFailed, err
 	}
 	return 0, nil
 }

@@ -1,0 +1,23 @@
+package api
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dittodb/ditto"
+)
+
+func TestViewAndEnv(t *testing.T) {
+	c := &ditto.Copy{ID: "3f9a01bc", Role: "ditto", Password: "p/w:@x", Host: "127.0.0.1", Port: 5433, Database: "app db"}
+	if v := ViewOf(c, false); v.DatabaseURL != "" || strings.Contains(strings.Join(v.Env(), " "), "p/w") {
+		t.Fatalf("a view without the secret carries the password: %+v", v)
+	}
+	got := strings.Join(ViewOf(c, true).Env("MY_DB"), "\n")
+	want := strings.Join([]string{
+		"DATABASE_URL=" + c.URL(), "DITTO_COPY_ID=3f9a01bc", "PGHOST=127.0.0.1", "PGPORT=5433",
+		"PGUSER=ditto", "PGPASSWORD=p/w:@x", "PGDATABASE=app db", "MY_DB=" + c.URL(),
+	}, "\n")
+	if got != want {
+		t.Fatalf("Env =\n%s\nwant\n%s", got, want)
+	}
+}
