@@ -21,6 +21,7 @@ func postmasters(root string) map[string]proc.Ref {
 		return found
 	}
 	root = filepath.Clean(root) + string(filepath.Separator)
+	dirs := map[int]string{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -40,10 +41,18 @@ func postmasters(root string) map[string]proc.Ref {
 			}
 			dir := filepath.Clean(args[i+1])
 			if strings.HasPrefix(dir+string(filepath.Separator), root) {
-				if r, err := proc.Lookup(pid); err == nil && r.Alive() {
-					found[dir] = r
-				}
+				dirs[pid] = dir
 			}
+		}
+	}
+	for pid, dir := range dirs {
+		// a child the postmaster has just forked shows the same command line
+		// until it renames itself; only the parent is the postmaster
+		if ppid, err := proc.Parent(pid); err == nil && dirs[ppid] == dir {
+			continue
+		}
+		if r, err := proc.Lookup(pid); err == nil && r.Alive() {
+			found[dir] = r
 		}
 	}
 	return found

@@ -71,6 +71,19 @@ func (r Ref) Signal(sig syscall.Signal) error {
 
 func (r Ref) String() string { return strconv.Itoa(r.PID) }
 
+// Parent returns the PID of the parent of process pid.
+func Parent(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	fields, err := statFields(b)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return strconv.Atoi(fields[1])
+}
+
 func startTime(pid int) (uint64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
