@@ -160,16 +160,31 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy, movablePort bool)
 // startServer starts the copy's postgres, waits until it accepts a
 // connection and sets the copy's password.
 func (m *Manager) startServer(ctx context.Context, c *Copy, bin postgres.Bin) error {
+	srv, err := m.spawnServer(ctx, c, bin)
+	if err != nil {
+		return err
+	}
+	crashPoint("start:spawned")
+	return m.serverReady(ctx, c, srv)
+}
+
+// spawnServer execs the copy's postgres and puts its process into c.
+func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*postgres.Server, error) {
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
 		Settings: copySettings(c),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.Postmaster = srv.Proc
-	crashPoint("start:spawned")
+	return srv, nil
+}
+
+// serverReady waits until the copy's server accepts a connection and sets
+// the copy's password.
+func (m *Manager) serverReady(ctx context.Context, c *Copy, srv *postgres.Server) error {
 	tStart := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -455,4 +470,90 @@ func (m *Manager) currentUnderLock() (string, error) {
 	}
 	defer l.Unlock()
 	return m.Home.readCurrent()
+}
+
+// StartCopy starts the server of a copy whose server died (killed, or shut
+// down by a full pool) on the copy's own data, with its port, password and
+// settings, and waits until it accepts connections. PostgreSQL runs crash
+// recovery first, so what the copy had committed is kept. A copy whose
+// server runs is left alone (started is false). The copy's state and owner
+// stay as they are.
+func (m *Manager) StartCopy(ctx context.Context, id string) (c *Copy, started bool, err error) {
+	c, srv, err := m.spawnOwnServer(ctx, id)
+	if err != nil || srv == nil {
+		return c, false, err
+	}
+	if err := m.serverReady(ctx, c, srv); err != nil {
+		return nil, false, m.startFailed(ctx, c, err)
+	}
+	m.Log.Info("copy server started on the copy's own data", "id", c.ID, "port", c.Port)
+	return c, true, nil
+}
+
+// spawnOwnServer execs the server of a ready copy whose server is gone and
+// records it, all under the state lock: two starts of one copy never both
+// exec a server, and gc never takes the new one for a stray. It returns no
+// server when the copy's server runs already.
+func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgres.Server, error) {
+	l, err := lock(m.Home.stateLock(), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Unlock()
+	c, err := m.Home.loadCopy(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Busy != nil && c.Busy.Alive() {
+		return nil, nil, &busyError{id: id, state: c.State, owner: *c.Busy}
+	}
+	if c.State != StateReady {
+		return nil, nil, fmt.Errorf("copy %s was left %s by a ditto process that died, so its data may be gone: `ditto copy reset %s` starts it afresh from the golden, `ditto copy destroy %s` removes it", id, c.State, id, id)
+	}
+	if c.Running() {
+		return c, nil, nil
+	}
+	if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
+		// started by a ditto process killed before it recorded the server
+		c.Postmaster = r
+		return c, nil, m.Home.saveCopy(c)
+	}
+	g, err := readGoldenMeta(filepath.Dir(c.DataDir))
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy %s cannot be started: %w; `ditto copy reset %s` starts it afresh from the golden", id, err, id)
+	}
+	bin, err := goldenBin(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	// a killed server leaves its socket lock file behind
+	if err := os.RemoveAll(c.SocketDir); err != nil {
+		return nil, nil, err
+	}
+	srv, err := m.spawnServer(ctx, c, bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.StartFailed = time.Time{}
+	return c, srv, m.Home.saveCopy(c)
+}
+
+// startFailed marks the copy's record so that gc does not retry a server
+// that cannot start, and says what to do next.
+func (m *Manager) startFailed(ctx context.Context, c *Copy, cause error) error {
+	if l, err := lock(m.Home.stateLock(), true); err == nil {
+		// reloaded: another process may have changed the record meanwhile
+		if r, err := m.Home.loadCopy(c.ID); err == nil && r.State == StateReady {
+			r.StartFailed = time.Now().UTC()
+			if err := m.Home.saveCopy(r); err != nil {
+				m.Log.Warn("could not record the failed start", "id", c.ID, "error", err)
+			}
+		}
+		l.Unlock()
+	}
+	hint := fmt.Sprintf("`ditto copy start %s` tries again; `ditto copy reset %s` starts it afresh from the golden, without its data", c.ID, c.ID)
+	if u, err := m.store.Usage(ctx); err == nil && int64(u.Free) < m.Config.MinFree {
+		hint = fmt.Sprintf("the pool has only %s free: destroy copies you no longer need (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, then `ditto copy start %s`", HumanBytes(u.Free), c.ID)
+	}
+	return fmt.Errorf("%w\n%s", cause, hint)
 }

@@ -54,6 +54,10 @@ type Copy struct {
 	// Busy is the ditto process creating, destroying or resetting the copy.
 	// It never changes Owner: a reset that fails leaves the owner as it was.
 	Busy *proc.Ref `json:"busy,omitempty"`
+	// StartFailed is when a start of the copy's server on its own data last
+	// failed; gc leaves such a copy down for `ditto copy start`, which clears
+	// it, so a server that cannot start is not retried over and over.
+	StartFailed time.Time `json:"start_failed,omitzero"`
 }
 
 // URL is the copy's connection URL.

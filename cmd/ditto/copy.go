@@ -17,7 +17,7 @@ import (
 func copyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "copy",
-		Usage: "create, run with, list, reset and destroy copies",
+		Usage: "create, run with, list, start, reset and destroy copies",
 		Description: `A copy is a writable snapshot of the current golden with its own postgres
 server, port and password, listening on 127.0.0.1.
 
@@ -25,6 +25,7 @@ Examples:
    ditto copy run -- go test ./...
    url=$(ditto copy create --ttl 30m) && psql "$url"
    ditto copy list
+   ditto copy start 3f9a01bc
    ditto copy destroy 3f9a01bc`,
 		Subcommands: []*cli.Command{
 			{
@@ -96,7 +97,8 @@ Examples:
 				Usage: "list copies",
 				Flags: []cli.Flag{formatFlag("table", "table", "json")},
 				Description: `Shows each copy's state (running, down when its server died, or a
-transitional state), port, golden, age and expiry.
+transitional state), port, golden, age and expiry. ` + "`ditto copy start ID`" + `
+brings a down copy back with its data.
 
 Examples:
    ditto copy list
@@ -146,6 +148,40 @@ Examples:
 						return exitError{1, nil}
 					}
 					return nil
+				},
+			},
+			{
+				Name:      "start",
+				Usage:     "start the server of a down copy again, on the copy's own data",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{formatFlag("dsn", "dsn", "json", "env")},
+				Description: `Starts the server of a copy whose server died (killed, or stopped because
+the pool ran out of space) again on the copy's own data, with the same port,
+password and settings, and prints the URL once it accepts connections.
+PostgreSQL replays its write-ahead log first, so what the copy had committed
+is kept. A copy whose server runs is left as it is. ` + "`ditto gc`" + ` (and every
+` + "`ditto copy create`" + `) does this by itself once the pool is above its
+free-space floor, but not again for a copy whose server failed to start.
+
+Examples:
+   ditto copy start 3f9a01bc
+   psql "$(ditto copy start 3f9a01bc)"`,
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
+					}
+					m, err := openManager(c)
+					if err != nil {
+						return err
+					}
+					cp, started, err := m.StartCopy(c.Context, c.Args().First())
+					if err != nil {
+						return err
+					}
+					if !started {
+						m.Log.Info("the copy's server is running already", "id", cp.ID)
+					}
+					return printCopy(c.String("format"), cp)
 				},
 			},
 			{
