@@ -607,7 +607,8 @@ func (d *doctor) copies() {
 			" (ditto-gc.timer does it every few minutes)")
 	}
 	if len(down) > 0 {
-		fixes = append(fixes, "ditto copy reset ID restarts a copy whose server died, ditto copy destroy ID removes it (its log: "+d.home.logsDir()+"/ID.log)")
+		fixes = append(fixes, "ditto copy start ID brings a copy whose server died back with its data (ditto gc does that by itself once the pool is above its floor), "+
+			"ditto copy reset ID starts it afresh from the golden, ditto copy destroy ID removes it (its log: "+d.home.logsDir()+"/ID.log)")
 	}
 	d.add("copies", CheckWarn, detail+"; stale: "+strings.Join(append(collectable, down...), ", "), strings.Join(fixes, "; "))
 }

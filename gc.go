@@ -3,6 +3,7 @@ package ditto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,10 @@ import (
 	"github.com/dittodb/ditto/storage"
 )
 
-// GCReport says what a gc removed.
+// GCReport says what a gc removed, and which copies' servers it started again.
 type GCReport struct {
 	Copies    []string `json:"copies"`    // copies past their TTL or abandoned
+	Restarted []string `json:"restarted"` // copies whose dead server it started again
 	Goldens   []string `json:"goldens"`   // old generations no copy uses
 	Building  []string `json:"building"`  // half-built generations of dead reseeds
 	Volumes   []string `json:"volumes"`   // copy volumes no record explains
@@ -24,8 +26,9 @@ type GCReport struct {
 	Errors    []string `json:"errors"`    // what could not be removed (retried next time)
 }
 
-// sweep destroys the copies whose TTL passed or whose owner died. It only
-// reads the records, so copy create can afford it every time.
+// sweep destroys the copies whose TTL passed or whose owner died, and starts
+// again the servers of the other copies that died. Unless one of those needs
+// doing, it only reads the records, so copy create can afford it every time.
 func (m *Manager) sweep(ctx context.Context) *GCReport {
 	r := &GCReport{}
 	copies, _, err := m.Home.listCopies()
@@ -48,7 +51,42 @@ func (m *Manager) sweep(ctx context.Context) *GCReport {
 		m.Log.Info("removed copy", "id", c.ID, "why", why)
 		r.Copies = append(r.Copies, c.ID)
 	}
+	m.restartDown(ctx, copies, now, r)
 	return r
+}
+
+// restartDown starts the servers of kept copies that died again on their own
+// data, once the pool is above its free-space floor: a full pool stops the
+// servers of copies that could not write their WAL, and nothing else brings
+// them back. There is no way to stop a copy on purpose, so a copy that is
+// down crashed. A copy whose last start failed stays down for `ditto copy
+// start`, which says why.
+func (m *Manager) restartDown(ctx context.Context, copies []*Copy, now time.Time, r *GCReport) {
+	var down []*Copy
+	for _, c := range copies {
+		if c.State == StateReady && !c.Running() && c.StartFailed.IsZero() && c.staleReason(now) == "" {
+			down = append(down, c)
+		}
+	}
+	if len(down) == 0 {
+		return
+	}
+	if u, err := m.store.Usage(ctx); err != nil || int64(u.Free) < m.Config.MinFree {
+		m.Log.Info("copies are down; their servers start again once the pool is above its free-space floor", "copies", len(down))
+		return
+	}
+	for _, c := range down {
+		_, started, err := m.StartCopy(ctx, c.ID)
+		switch {
+		case errors.Is(err, ErrNoCopy):
+		case err != nil:
+			m.Log.Warn("the server of a down copy did not start again; it stays down", "id", c.ID, "error", err)
+			r.Errors = append(r.Errors, fmt.Sprintf("copy %s stays down: %v", c.ID, err))
+		case started:
+			m.Log.Info("started the server of a copy that was down", "id", c.ID)
+			r.Restarted = append(r.Restarted, c.ID)
+		}
+	}
 }
 
 // GC removes everything nothing explains any more: expired and abandoned

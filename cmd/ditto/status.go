@@ -46,12 +46,15 @@ func statusCommand() *cli.Command {
 func gcCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove expired and abandoned copies, unused goldens and crash leftovers",
+		Usage: "remove expired and abandoned copies, unused goldens and crash leftovers; restart down copies",
 		Flags: []cli.Flag{formatFlag("text", "text", "json")},
 		Description: `Removes copies whose --ttl passed or whose ` + "`copy run`" + ` died, golden generations
 that are neither current nor used by a copy, half-built generations of dead
 reseeds, and any ditto volume, postgres process or file that no record
-explains. Safe to run at any time, also from a timer.
+explains. Starts again, on their own data, the servers of other copies that
+died (as a full pool makes them), once the pool is above its free-space floor;
+a copy whose server then fails to start stays down for ` + "`ditto copy start ID`" + `.
+Safe to run at any time, also from a timer.
 
 Example:
    ditto gc`,
@@ -66,11 +69,11 @@ Example:
 					return err
 				}
 			} else {
-				fmt.Printf("removed %d copies, %d goldens, %d half-built goldens, %d stray volumes, %d stray processes, %d stray files\n",
-					len(r.Copies), len(r.Goldens), len(r.Building), len(r.Volumes), len(r.Processes), len(r.Files))
+				fmt.Printf("removed %d copies, %d goldens, %d half-built goldens, %d stray volumes, %d stray processes, %d stray files; restarted %d copies\n",
+					len(r.Copies), len(r.Goldens), len(r.Building), len(r.Volumes), len(r.Processes), len(r.Files), len(r.Restarted))
 			}
 			if len(r.Errors) > 0 {
-				return fmt.Errorf("gc could not remove everything (it retries next time):\n  %s", strings.Join(r.Errors, "\n  "))
+				return fmt.Errorf("gc could not do everything (removals are retried next time):\n  %s", strings.Join(r.Errors, "\n  "))
 			}
 			return nil
 		},
