@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/internal/proc"
 )
 
 func TestReseedFromSourceURL(t *testing.T) {
@@ -167,28 +171,106 @@ func TestCopySettings(t *testing.T) {
 	f.assertClean(t)
 }
 
-// TestDeadCopyServer: kill -9 of a copy's postmaster shows as down, and
-// reset and destroy still work.
+// TestDeadCopyServer: kill -9 of a copy's postmaster shows as down; `copy
+// start` and gc bring it back with the rows it had committed, keeping its
+// URL, state and owner; then reset and destroy work.
 func TestDeadCopyServer(t *testing.T) {
-	f := goldenFixture(t)
-	record(t, "faults", "kill -9 of a copy's postmaster: listed as down, then reset and destroy work", 2)
+	// ports apart from the default range: a down copy's port is free for the
+	// copies of other ditto homes (parallel test runs) to take
+	f := goldenFixture(t, "--port-range", "17433-17532")
+	record(t, "faults", "kill -9 of a copy's postmaster: listed as down, back with its data by copy start and by gc; then reset and destroy work", 4)
 	c := f.create()
-	pids := postgresUnder(f.home, f.pool)
-	if len(pids) != 1 {
-		t.Fatalf("want one postmaster, found %v", pids)
+	// committed for sure before the kill, although copies commit asynchronously
+	mustPsql(t, c.DatabaseURL, "SET synchronous_commit = on; CREATE TABLE kept AS SELECT generate_series(1, 1000) AS i")
+	kill := func() {
+		t.Helper()
+		killPostmaster(t, c.ID)
+		if cs := f.list(); len(cs) != 1 || cs[0].State != "down" {
+			t.Fatalf("copy list after kill -9 of the postmaster: %+v, want one copy down", cs)
+		}
 	}
-	syscall.Kill(pids[0], syscall.SIGKILL)
-	time.Sleep(200 * time.Millisecond)
-	if cs := f.list(); len(cs) != 1 || cs[0].State != "down" {
-		t.Fatalf("copy list after kill -9 of the postmaster: %+v, want one copy down", cs)
+	backWithData := func(how string) {
+		t.Helper()
+		if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM kept"); got != "1000" {
+			t.Fatalf("after %s the copy has %s of the 1000 rows it committed", how, got)
+		}
+		if cs := f.list(); len(cs) != 1 || cs[0].State != "running" {
+			t.Fatalf("copy list after %s: %+v, want one copy running", how, cs)
+		}
 	}
+
+	kill()
+	// as if a `copy run` owned the copy: start must keep its owner and state
+	rec := readRecord(t, f, c.ID)
+	rec["owner"] = selfRef()
+	writeRecord(t, f, c.ID, rec)
+	if got := f.must("copy", "start", c.ID); got != c.DatabaseURL {
+		t.Fatalf("copy start printed %q, want the copy's URL %q", got, c.DatabaseURL)
+	}
+	backWithData("copy start")
+	after := readRecord(t, f, c.ID)
+	if after["state"] != "ready" || after["busy"] != nil || !reflect.DeepEqual(after["owner"], rec["owner"]) {
+		t.Fatalf("copy start changed the record's state or owner: %v %v, was %v %v", after["state"], after["owner"], rec["state"], rec["owner"])
+	}
+	if got := f.must("copy", "start", c.ID); got != c.DatabaseURL {
+		t.Fatalf("copy start of a running copy printed %q", got)
+	}
+	delete(after, "owner")
+	writeRecord(t, f, c.ID, after)
+
+	kill()
+	var r struct{ Restarted []string }
+	if err := json.Unmarshal([]byte(f.must("gc", "--format", "json")), &r); err != nil || len(r.Restarted) != 1 || r.Restarted[0] != c.ID {
+		t.Fatalf("gc with a copy down: restarted %v (%v), want [%s]", r.Restarted, err, c.ID)
+	}
+	backWithData("gc")
+
+	// a copy that another live ditto process is destroying is not started
+	busy := readRecord(t, f, c.ID)
+	busy["state"], busy["busy"] = "destroying", selfRef()
+	writeRecord(t, f, c.ID, busy)
+	killPostmaster(t, c.ID)
+	f.fails("is busy", "copy", "start", c.ID)
+	busy["state"] = "ready"
+	delete(busy, "busy")
+	writeRecord(t, f, c.ID, busy)
+
 	f.must("copy", "reset", c.ID)
 	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
 		t.Fatalf("after reset: %s", got)
 	}
-	pids = postgresUnder(f.home, f.pool)
-	syscall.Kill(pids[0], syscall.SIGKILL)
-	time.Sleep(200 * time.Millisecond)
+	killPostmaster(t, c.ID)
 	f.must("copy", "destroy", c.ID)
 	f.assertClean(t)
+}
+
+// readRecord reads copy id's record as JSON fields.
+func readRecord(t *testing.T, f *fixture, id string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.home, "copies", id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func writeRecord(t *testing.T, f *fixture, id string, rec map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.home, "copies", id+".json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// selfRef is the test process as a record's owner: alive while the test runs.
+func selfRef() map[string]any {
+	r := proc.Self()
+	return map[string]any{"pid": float64(r.PID), "start": float64(r.Start)}
 }
