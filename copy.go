@@ -291,6 +291,10 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 		return errorf(CodeNoSpace, fmt.Sprintf("destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`", m.Config.MinFree/2>>20),
 			"the pool has %s free, below the floor of %s", HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
 	}
+	if lowOnSpace(u.Free, m.Config.MinFree) {
+		m.Log.Warn("the pool is close to its free-space floor: once it is full, the servers of running copies stop for want of WAL space; destroy copies you no longer need",
+			"free", HumanBytes(u.Free), "floor", HumanBytes(uint64(m.Config.MinFree)))
+	}
 	return nil
 }
 
@@ -300,6 +304,11 @@ func (m *Manager) Keep(c *Copy) error {
 	c.Owner = nil
 	return m.Home.saveCopy(c)
 }
+
+// lowOnSpace reports a pool with less than twice its free-space floor free:
+// copies are still made, but the floor is what keeps room for the WAL of
+// running copies, and it is close.
+func lowOnSpace(free uint64, floor int64) bool { return free < 2*uint64(floor) }
 
 // Copies lists every recorded copy.
 func (m *Manager) Copies() ([]*Copy, error) {

@@ -504,8 +504,9 @@ func (d *doctor) space() {
 	case u.Free < floor:
 		d.add("pool.space", CheckFail, detail+": new copies are refused",
 			"destroy copies (ditto copy list, ditto copy destroy ID), run ditto gc, or lower the floor (ditto init --min-free SIZE)")
-	case u.Free < 2*floor:
-		d.add("pool.space", CheckWarn, detail+": close to the floor", "destroy copies you no longer need and run ditto gc")
+	case lowOnSpace(u.Free, d.cfg.MinFree):
+		d.add("pool.space", CheckWarn, detail+": close to the floor; once the pool is full, the servers of running copies stop for want of WAL space",
+			"destroy copies you no longer need and run ditto gc")
 	default:
 		d.add("pool.space", CheckOK, detail, "")
 	}

@@ -13,7 +13,9 @@ type Status struct {
 	Backend     string        `json:"backend"`
 	Pool        string        `json:"pool"`
 	Usage       storage.Usage `json:"usage"`
-	Golden      *Golden       `json:"golden"` // nil before the first reseed
+	MinFree     int64         `json:"min_free"`  // the free-space floor for new copies
+	LowSpace    bool          `json:"low_space"` // less than twice the floor free
+	Golden      *Golden       `json:"golden"`    // nil before the first reseed
 	Generations int           `json:"generations"`
 	Copies      int           `json:"copies"`
 	Running     int           `json:"running"`
@@ -26,6 +28,7 @@ func (m *Manager) Status(ctx context.Context) (Status, error) {
 	if s.Usage, err = m.store.Usage(ctx); err != nil {
 		return s, err
 	}
+	s.MinFree, s.LowSpace = m.Config.MinFree, lowOnSpace(s.Usage.Free, m.Config.MinFree)
 	g, err := m.CurrentGolden(ctx)
 	if err != nil && !errors.Is(err, ErrNoGolden) {
 		return s, err

@@ -32,6 +32,10 @@ func statusCommand() *cli.Command {
 			}
 			fmt.Printf("backend:  %s\npool:     %s\nspace:    %s free of %s (%s used)\n", s.Backend, s.Pool,
 				ditto.HumanBytes(s.Usage.Free), ditto.HumanBytes(s.Usage.Size), ditto.HumanBytes(s.Usage.Used))
+			if s.LowSpace {
+				fmt.Printf("warning:  close to the free-space floor of %s: new copies are refused below it, and a full pool\n"+
+					"          stops the servers of running copies; destroy copies you no longer need\n", ditto.HumanBytes(uint64(s.MinFree)))
+			}
 			if g := s.Golden; g != nil {
 				fmt.Printf("golden:   %s, created %s ago\n          from %s (%s)\n", g, time.Since(g.CreatedAt).Round(time.Second), g.Source, g.Format)
 			} else {
