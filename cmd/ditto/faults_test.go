@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,25 +11,26 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
-// TestPoolFull: a copy writes until the filesystem says no space. The
-// golden and other copies keep working, new copies are refused with the
-// free-space error, and destroying the big copy gives the space back.
+// TestPoolFull: a copy writes until the filesystem says no space. New
+// copies are refused with the free-space error. Copies whose servers the
+// full pool stopped (a PANIC for want of WAL space, then a failed recovery;
+// here kill -9 stops them on cue) stay down while it is full: copy start
+// says to free space, gc and the sweep of copy create leave them be. Once
+// the big copy is destroyed they come back with the rows they had
+// committed, through gc and through copy start.
 func TestPoolFull(t *testing.T) {
-	f := newFixtureSize(t, 800<<20, "--min-free", "200M")
+	// ports apart from the default range: a down copy's port is free for the
+	// copies of other ditto homes (parallel test runs) to take
+	f := newFixtureSize(t, 800<<20, "--min-free", "200M", "--port-range", "17533-17632")
 	f.must("reseed", "--dump", sampleSQL(t))
-	record(t, "faults", "a copy fills the pool until no space is left: new copies refused, space back on destroy, other copies serve again", 1)
-	other := f.create()
-	// A connection opened before the pool fills keeps working; a new one
-	// may not, as it may have to write the server's relation cache file.
-	conn, err := pgx.Connect(context.Background(), other.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
+	record(t, "faults", "a copy fills the pool until no space is left: new copies refused, copies stopped by the full pool back with their data once space is back (gc, copy start)", 1)
+	byStart, byGC := f.create(), f.create()
+	for _, c := range []copyInfo{byStart, byGC} {
+		// committed for sure, although copies commit asynchronously
+		mustPsql(t, c.DatabaseURL, "SET synchronous_commit = on; CREATE TABLE kept AS SELECT generate_series(1, 1000) AS i")
 	}
-	defer conn.Close(context.Background())
 	big := f.create()
 	free := func() uint64 {
 		var s struct{ Usage struct{ Free uint64 } }
@@ -42,6 +43,7 @@ func TestPoolFull(t *testing.T) {
 	psql(t, big.DatabaseURL, "CREATE TABLE big (pad text)")
 	fill := strings.Repeat("INSERT INTO big SELECT repeat(md5(random()::text), 20) FROM generate_series(1, 10000);", 400)
 	var out string
+	var err error
 	for round := 1; free() >= 200<<20; round++ {
 		if round > 5 {
 			t.Fatalf("the pool still has %d MiB free after 5 rounds of filling; the last ended with:\n%s", free()>>20, out)
@@ -56,12 +58,31 @@ func TestPoolFull(t *testing.T) {
 			}
 		}
 	}
-	// On one shared filesystem the other copy's server may have crashed
-	// for want of space (its WAL); it must serve again once space is back.
-	var n int
-	err = conn.QueryRow(context.Background(), "SELECT count(*) FROM orders").Scan(&n)
-	t.Logf("another copy on the full pool: %d orders, error %v", n, err)
+	// what the big copy's server gave back by recovering, taken by a file
+	// in its volume: the pool is full
+	filler, err := os.Create(filepath.Join(filepath.Dir(readRecord(t, f, big.ID)["data_dir"].(string)), "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(filler, zeros{})
+	filler.Close()
+	t.Logf("filler: %v; %d KiB free", err, free()>>10)
+	for _, c := range []copyInfo{byStart, byGC} {
+		if state := f.copyState(c.ID); state == "running" {
+			killPostmaster(t, c.ID)
+		} else {
+			t.Logf("copy %s is %s: the full pool stopped its server", c.ID, state)
+		}
+	}
+	r := f.fails("the pool has only", "copy", "start", byStart.ID)
+	if !strings.Contains(r.stderr, "end of its log") || !strings.Contains(r.stderr, "ditto copy destroy ID") {
+		t.Fatalf("copy start on the full pool should show the server's log and say to free space: %s", r)
+	}
 	f.fails("below the floor", "copy", "create")
+	if state := f.copyState(byGC.ID); state != "down" {
+		t.Fatalf("below the floor, the sweep of copy create left copy %s %s, want down", byGC.ID, state)
+	}
+
 	f.must("copy", "destroy", big.ID)
 	// Btrfs gives a deleted subvolume's space back in the background.
 	deadline := time.Now().Add(60 * time.Second)
@@ -69,20 +90,43 @@ func TestPoolFull(t *testing.T) {
 		exec.Command("btrfs", "filesystem", "sync", f.pool).Run()
 		time.Sleep(500 * time.Millisecond)
 	}
+	var rep struct{ Restarted []string }
+	if err := json.Unmarshal([]byte(f.must("gc", "--format", "json")), &rep); err != nil || len(rep.Restarted) != 1 || rep.Restarted[0] != byGC.ID {
+		t.Fatalf("gc once space is back: restarted %v (%v), want [%s]", rep.Restarted, err, byGC.ID)
+	}
+	if got := f.must("copy", "start", byStart.ID); got != byStart.DatabaseURL {
+		t.Fatalf("copy start printed %q, want the copy's URL", got)
+	}
+	for _, c := range []copyInfo{byStart, byGC} {
+		if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM kept"); got != "1000" {
+			t.Fatalf("copy %s is back with %s of the 1000 rows it committed before the pool filled", c.ID, got)
+		}
+	}
 	c := f.create()
 	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM orders"); got != "50000" {
 		t.Fatalf("a copy made after the space came back has %s orders", got)
 	}
-	var back string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if back, err = psql(t, other.DatabaseURL, "SELECT count(*) FROM orders"); err == nil {
-			break
+	f.must("copy", "destroy", c.ID, byStart.ID, byGC.ID)
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
+}
+
+// copyState is the state copy list shows for copy id.
+func (f *fixture) copyState(id string) string {
+	f.t.Helper()
+	for _, c := range f.list() {
+		if c.ID == id {
+			return c.State
 		}
 	}
-	if back != "50000" {
-		t.Fatalf("the other copy does not serve its data again after the space came back: %v %s", err, back)
-	}
-	f.must("copy", "destroy", c.ID, other.ID)
+	f.t.Fatalf("copy %s is not listed", id)
+	return ""
 }
 
 // TestBadInput: each bad input gets a clear message, a non-zero exit, and
