@@ -517,7 +517,8 @@ func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgr
 		return nil, nil, &busyError{id: id, state: c.State, owner: *c.Busy}
 	}
 	if c.State != StateReady {
-		return nil, nil, fmt.Errorf("copy %s was left %s by a ditto process that died, so its data may be gone: `ditto copy reset %s` starts it afresh from the golden, `ditto copy destroy %s` removes it", id, c.State, id, id)
+		return nil, nil, errorf(CodeInvalid, fmt.Sprintf("`ditto copy reset %s` starts it afresh from the golden, `ditto copy destroy %s` removes it", id, id),
+			"copy %s was left %s by a ditto process that died, so its data may be gone", id, c.State)
 	}
 	if c.Running() {
 		return c, nil, nil
@@ -529,7 +530,7 @@ func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgr
 	}
 	g, err := readGoldenMeta(filepath.Dir(c.DataDir))
 	if err != nil {
-		return nil, nil, fmt.Errorf("copy %s cannot be started: %w; `ditto copy reset %s` starts it afresh from the golden", id, err, id)
+		return nil, nil, errorf(CodeInternal, fmt.Sprintf("`ditto copy reset %s` starts it afresh from the golden", id), "copy %s cannot be started: %v", id, err)
 	}
 	bin, err := goldenBin(g)
 	if err != nil {
@@ -560,9 +561,9 @@ func (m *Manager) startFailed(ctx context.Context, c *Copy, cause error) error {
 		}
 		l.Unlock()
 	}
-	hint := fmt.Sprintf("`ditto copy start %s` tries again; `ditto copy reset %s` starts it afresh from the golden, without its data", c.ID, c.ID)
 	if u, err := m.store.Usage(ctx); err == nil && int64(u.Free) < m.Config.MinFree {
-		hint = fmt.Sprintf("the pool has only %s free: destroy copies you no longer need (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, then `ditto copy start %s`", HumanBytes(u.Free), c.ID)
+		return errorf(CodeNoSpace, fmt.Sprintf("the pool has only %s free: destroy copies you no longer need (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, then `ditto copy start %s`", HumanBytes(u.Free), c.ID),
+			"%v", cause)
 	}
-	return fmt.Errorf("%w\n%s", cause, hint)
+	return errorf(CodeInternal, fmt.Sprintf("`ditto copy start %s` tries again; `ditto copy reset %s` starts it afresh from the golden, without its data", c.ID, c.ID), "%v", cause)
 }
