@@ -19,8 +19,8 @@ import (
 // PID, even when it asks in the moment between the holder taking the lock
 // and writing its PID, and never an empty one.
 func TestSecondReseedNamesTheFirst(t *testing.T) {
-	m := &Manager{Home: Home{Dir: t.TempDir()}}
-	path := m.Home.reseedLock()
+	m := &Manager{Home: newHome(t.TempDir())}
+	path := m.Home.ReseedLock()
 	holder, err := lock(path, false)
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +46,8 @@ func TestSecondReseedNamesTheFirst(t *testing.T) {
 // A destroy of a copy that another live ditto process is destroying waits
 // for it and succeeds, instead of failing as busy.
 func TestSecondDestroyWaitsForTheFirst(t *testing.T) {
-	m := &Manager{Home: Home{Dir: t.TempDir()}, Log: hclog.NewNullLogger()}
-	os.MkdirAll(m.Home.recordsDir(), 0o700)
+	m := &Manager{Home: newHome(t.TempDir()), Log: hclog.NewNullLogger()}
+	os.MkdirAll(m.Home.Records(), 0o700)
 	other := exec.Command("sleep", "10") // the first destroyer
 	if err := other.Start(); err != nil {
 		t.Fatal(err)

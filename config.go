@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/dittodb/ditto/internal/state"
 )
 
 // DefaultHome is the state directory when neither --home nor DITTO_HOME is set.
@@ -121,29 +122,10 @@ func ParseSize(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-// Home is the state directory and the paths inside it.
-type Home struct{ Dir string }
+// Home is the state directory: its layout, and the config kept in it.
+type Home struct{ state.Layout }
 
-func (h Home) path(elem ...string) string { return filepath.Join(append([]string{h.Dir}, elem...)...) }
-
-func (h Home) configFile() string  { return h.path("config.json") }
-func (h Home) stateLock() string   { return h.path("ditto.lock") }
-func (h Home) reseedLock() string  { return h.path("reseed.lock") }
-func (h Home) currentFile() string { return h.path("current") }
-func (h Home) recordsDir() string  { return h.path("copies") }
-func (h Home) runDir() string      { return h.path("run") }
-func (h Home) logsDir() string     { return h.path("logs") }
-func (h Home) tmpDir() string      { return h.path("tmp") }
-func (h Home) initdbDir() string   { return h.path("initdb") }
-
-// PoolMount is where the embedded Btrfs image is mounted.
-func (h Home) PoolMount() string { return h.path("pool") }
-
-// PoolImage is the embedded pool's image file.
-func (h Home) PoolImage() string { return h.path("pool.img") }
-
-// ZFSMountBase is where ZFS datasets are mounted.
-func (h Home) ZFSMountBase() string { return h.path("zfs") }
+func newHome(dir string) Home { return Home{state.Layout{Dir: dir}} }
 
 // errNoPool marks a state directory that `ditto init` has not set up.
 var errNoPool = errors.New("no ditto pool")
@@ -164,18 +146,18 @@ func (h Home) readConfig() (Config, error) {
 	if _, err := os.Stat(h.Dir); errors.Is(err, fs.ErrPermission) {
 		return c, permissionError(h.Dir, err)
 	}
-	err := readJSON(h.configFile(), &c)
+	err := state.ReadJSON(h.Config(), &c)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return c, fmt.Errorf("%w in %s: run `ditto init` first (or pass --home / DITTO_HOME of an existing one)", errNoPool, h.Dir)
 	case errors.Is(err, fs.ErrPermission):
-		return c, permissionError(h.configFile(), err)
+		return c, permissionError(h.Config(), err)
 	}
 	return c, err
 }
 
 func (h Home) saveConfig(c Config) error {
-	return writeJSONAtomic(h.configFile(), c)
+	return state.WriteJSON(h.Config(), c, true)
 }
 
 func permissionError(path string, err error) error {

@@ -97,7 +97,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 // writes its record before the lock is released: the record is the port
 // reservation and pins the golden against gc.
 func (m *Manager) reserve(c *Copy) error {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return err
 	}
@@ -114,8 +114,8 @@ func (m *Manager) reserve(c *Copy) error {
 	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
 		return err
 	}
-	c.SocketDir = filepath.Join(m.Home.runDir(), c.ID)
-	c.LogFile = filepath.Join(m.Home.logsDir(), c.ID+".log")
+	c.SocketDir = filepath.Join(m.Home.Run(), c.ID)
+	c.LogFile = filepath.Join(m.Home.Logs(), c.ID+".log")
 	return m.Home.saveCopy(c)
 }
 
@@ -201,7 +201,7 @@ func (m *Manager) serverReady(ctx context.Context, c *Copy, srv *postgres.Server
 
 // movePort gives c another free port of the range, under the state lock.
 func (m *Manager) movePort(c *Copy) error {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (e *busyError) ErrorMessage() string {
 // lock, so two ditto processes never destroy or reset the same copy at once.
 // A claim left by a dead process is taken over. The copy's owner is kept.
 func (m *Manager) claim(id, state string) (*Copy, error) {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -473,7 +473,7 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 }
 
 func (m *Manager) currentUnderLock() (string, error) {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return "", err
 	}
@@ -504,7 +504,7 @@ func (m *Manager) StartCopy(ctx context.Context, id string) (c *Copy, started bo
 // exec a server, and gc never takes the new one for a stray. It returns no
 // server when the copy's server runs already.
 func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgres.Server, error) {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -551,7 +551,7 @@ func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgr
 // startFailed marks the copy's record so that gc does not retry a server
 // that cannot start, and says what to do next.
 func (m *Manager) startFailed(ctx context.Context, c *Copy, cause error) error {
-	if l, err := lock(m.Home.stateLock(), true); err == nil {
+	if l, err := lock(m.Home.StateLock(), true); err == nil {
 		// reloaded: another process may have changed the record meanwhile
 		if r, err := m.Home.loadCopy(c.ID); err == nil && r.State == StateReady {
 			r.StartFailed = time.Now().UTC()

@@ -164,13 +164,13 @@ func TestValidID(t *testing.T) {
 }
 
 func TestWriteFileAtomicAndRecords(t *testing.T) {
-	h := Home{Dir: t.TempDir()}
-	os.MkdirAll(h.recordsDir(), 0o700)
+	h := newHome(t.TempDir())
+	os.MkdirAll(h.Records(), 0o700)
 	c := &Copy{ID: "abcd1234", Port: 5433, CreatedAt: time.Now()}
 	if err := h.saveCopy(c); err != nil {
 		t.Fatal(err)
 	}
-	info, err := os.Stat(h.recordFile(c.ID))
+	info, err := os.Stat(h.Record(c.ID))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("record mode %v, %v; want 0600", info.Mode().Perm(), err)
 	}
@@ -178,14 +178,14 @@ func TestWriteFileAtomicAndRecords(t *testing.T) {
 	if err != nil || got.Port != 5433 {
 		t.Fatalf("loadCopy = %+v, %v", got, err)
 	}
-	entries, _ := os.ReadDir(h.recordsDir())
+	entries, _ := os.ReadDir(h.Records())
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left beside the record: %v", entries)
 	}
 	if _, err := h.loadCopy("nope0000"); err == nil || !strings.Contains(err.Error(), "no such copy") {
 		t.Fatalf("loading a missing copy: %v", err)
 	}
-	os.WriteFile(filepath.Join(h.recordsDir(), "torn0000.json"), []byte(`{"id":`), 0o600)
+	os.WriteFile(filepath.Join(h.Records(), "torn0000.json"), []byte(`{"id":`), 0o600)
 	if _, err := h.loadCopy("torn0000"); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("loading a damaged record: %v", err)
 	}
@@ -228,7 +228,7 @@ func TestConfigValidate(t *testing.T) {
 // Init itself would chmod the folder.
 func TestInitRefusesSystemFolders(t *testing.T) {
 	for _, dir := range []string{"/", "/var/lib", "/tmp", "/run", "/etc"} {
-		err := Home{Dir: dir}.claimForInit()
+		err := newHome(dir).claimForInit()
 		if err == nil || !strings.Contains(err.Error(), "system folder") {
 			t.Errorf("claimForInit(%s) = %v, want a refusal naming a system folder", dir, err)
 		}

@@ -68,7 +68,7 @@ const goldenOldAfter = 7 * 24 * time.Hour
 // embedded pool (every other command does that on demand), and it only
 // opens a pool that is already mounted, as every command does.
 func Doctor(ctx context.Context, homeDir string, log hclog.Logger) *DoctorReport {
-	d := &doctor{ctx: ctx, home: Home{Dir: homeDir}, log: log}
+	d := &doctor{ctx: ctx, home: newHome(homeDir), log: log}
 	d.r.Home = homeDir
 	d.loadConfig()
 	d.r.Backend = d.cfg.Backend
@@ -105,7 +105,7 @@ func (d *doctor) add(name string, s CheckStatus, detail, fix string) {
 
 func (d *doctor) loadConfig() {
 	d.cfg = DefaultConfig()
-	if _, err := os.Stat(d.home.configFile()); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(d.home.Config()); errors.Is(err, fs.ErrNotExist) {
 		d.why = "no pool yet"
 		return
 	}
@@ -322,7 +322,7 @@ func (d *doctor) poolConfig() {
 	c := d.cfg
 	switch {
 	case d.cfgErr != nil:
-		fix := "fix or remove " + d.home.configFile() + ", then ditto init"
+		fix := "fix or remove " + d.home.Config() + ", then ditto init"
 		if errors.Is(d.cfgErr, fs.ErrPermission) || strings.Contains(d.cfgErr.Error(), "no permission") {
 			fix = "run ditto doctor as root (sudo), like the other commands"
 		}
@@ -375,7 +375,7 @@ func (d *doctor) btrfsPool() bool {
 		if ok, err := btrfs.IsMounted(c.PoolPath); err != nil || !ok {
 			if !exists(c.Image) {
 				d.add("pool.mounted", CheckFail, "the embedded pool image "+c.Image+" is missing",
-					"restore it from a backup; or remove "+d.home.configFile()+" and run ditto init and ditto reseed again")
+					"restore it from a backup; or remove "+d.home.Config()+" and run ditto init and ditto reseed again")
 			} else {
 				d.add("pool.mounted", CheckWarn, fmt.Sprintf("the embedded pool image %s is not mounted at %s (after a reboot)", c.Image, c.PoolPath),
 					"any ditto command mounts it on demand (ditto status); ditto-pool.service does it at boot")
@@ -609,7 +609,7 @@ func (d *doctor) copies() {
 	}
 	if len(down) > 0 {
 		fixes = append(fixes, "ditto copy start ID brings a copy whose server died back with its data (ditto gc does that by itself once the pool is above its floor), "+
-			"ditto copy reset ID starts it afresh from the golden, ditto copy destroy ID removes it (its log: "+d.home.logsDir()+"/ID.log)")
+			"ditto copy reset ID starts it afresh from the golden, ditto copy destroy ID removes it (its log: "+d.home.Logs()+"/ID.log)")
 	}
 	d.add("copies", CheckWarn, detail+"; stale: "+strings.Join(append(collectable, down...), ", "), strings.Join(fixes, "; "))
 }

@@ -99,13 +99,13 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 
 	// Half-built generations and raw temporary dumps belong to a reseed;
 	// they are orphans only when no reseed holds the lock.
-	if rl, err := lock(m.Home.reseedLock(), false); err == nil {
+	if rl, err := lock(m.Home.ReseedLock(), false); err == nil {
 		defer rl.Unlock()
 		m.removeBuilding(ctx, r)
 		m.removeTemp(r)
 	}
 
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		fail(err)
 		return r
@@ -211,10 +211,10 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 func (m *Manager) removeTemp(r *GCReport) {
 	var paths []string
 	for _, pattern := range []string{
-		filepath.Join(m.Home.tmpDir(), reseedName+"-*"),
-		filepath.Join(m.Home.runDir(), reseedName+"*"),
-		filepath.Join(m.Home.logsDir(), reseedName+"*"),
-		filepath.Join(m.Home.initdbDir(), "*.partial"),
+		filepath.Join(m.Home.Tmp(), reseedName+"-*"),
+		filepath.Join(m.Home.Run(), reseedName+"*"),
+		filepath.Join(m.Home.Logs(), reseedName+"*"),
+		filepath.Join(m.Home.InitDB(), "*.partial"),
 	} {
 		found, _ := filepath.Glob(pattern)
 		paths = append(paths, found...)
@@ -234,7 +234,7 @@ func (m *Manager) removeTemp(r *GCReport) {
 // file merely because nothing explains it.
 func (m *Manager) removeStrayFiles(known map[string]bool, r *GCReport) {
 	for _, d := range []struct{ dir, suffix string }{
-		{m.Home.runDir(), ""}, {m.Home.logsDir(), ".log"}, {m.Home.recordsDir(), ".json"},
+		{m.Home.Run(), ""}, {m.Home.Logs(), ".log"}, {m.Home.Records(), ".json"},
 	} {
 		entries, _ := os.ReadDir(d.dir)
 		for _, e := range entries {

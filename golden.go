@@ -49,7 +49,7 @@ func readGoldenMeta(volume string) (Golden, error) {
 
 // readCurrent returns the current golden generation, or ErrNoGolden.
 func (h Home) readCurrent() (string, error) {
-	b, err := os.ReadFile(h.currentFile())
+	b, err := os.ReadFile(h.Current())
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", errNoGolden
 	}
@@ -65,7 +65,7 @@ func (h Home) readCurrent() (string, error) {
 
 // setCurrent switches the current golden in one atomic rename.
 func (h Home) setCurrent(gen string) error {
-	return writeFileAtomic(h.currentFile(), []byte(gen+"\n"), 0o600)
+	return writeFileAtomic(h.Current(), []byte(gen+"\n"), 0o600)
 }
 
 // dirSize adds up the sizes of the regular files below dir.

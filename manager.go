@@ -39,7 +39,7 @@ var errNoGolden = &Error{Code: CodeNoGolden, kind: ErrNoGolden, Message: "no gol
 // Open loads the state directory made by Init and makes its pool usable
 // (re-mounting the embedded image after a reboot).
 func Open(ctx context.Context, homeDir string, log hclog.Logger) (*Manager, error) {
-	h := Home{Dir: homeDir}
+	h := newHome(homeDir)
 	cfg, err := h.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (m *Manager) prepareHome() error {
 	h := m.Home
 	// Unix socket paths are limited to 107 bytes; a copy's socket is
 	// <home>/run/<id>/.s.PGSQL.<port>.
-	if sock := filepath.Join(h.runDir(), reseedName, ".s.PGSQL.65535"); len(sock) > 107 {
+	if sock := filepath.Join(h.Run(), reseedName, ".s.PGSQL.65535"); len(sock) > 107 {
 		return fmt.Errorf("the state directory path %s is too long for PostgreSQL's Unix sockets (%s would be %d bytes, max 107): use a shorter --home", h.Dir, sock, len(sock))
 	}
 	dirs := []struct {
@@ -79,11 +79,11 @@ func (m *Manager) prepareHome() error {
 		group bool
 	}{
 		{h.Dir, 0o710, true},
-		{h.recordsDir(), 0o700, false},
-		{h.runDir(), 0o710, true},
-		{h.logsDir(), 0o700, false},
-		{h.tmpDir(), 0o700, false},
-		{h.initdbDir(), 0o710, true},
+		{h.Records(), 0o700, false},
+		{h.Run(), 0o710, true},
+		{h.Logs(), 0o700, false},
+		{h.Tmp(), 0o700, false},
+		{h.InitDB(), 0o710, true},
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d.path, d.mode); err != nil {
@@ -142,7 +142,7 @@ func Init(ctx context.Context, homeDir string, cfg Config, given map[string]bool
 	if err != nil {
 		return nil, err
 	}
-	h := Home{Dir: abs}
+	h := newHome(abs)
 	if err := h.claimForInit(); err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func Init(ctx context.Context, homeDir string, cfg Config, given map[string]bool
 	case embedded && cfg.Backend == "btrfs":
 		cfg.Image, cfg.PoolPath = h.PoolImage(), h.PoolMount()
 	case embedded && cfg.Backend == "zfs":
-		cfg.Image, cfg.Dataset = h.path("zfs-pool.img"), h.zfsPoolName()+"/ditto"
+		cfg.Image, cfg.Dataset = h.ZFSPoolImage(), h.zfsPoolName()+"/ditto"
 	}
 	if embedded && cfg.ImageSize == 0 {
 		cfg.ImageSize = 20 << 30
@@ -194,11 +194,6 @@ func Init(ctx context.Context, homeDir string, cfg Config, given map[string]bool
 	log.Info("pool ready", "home", h.Dir, "backend", cfg.Backend, "pool", cfg.PoolPath+cfg.Dataset, "min_free", HumanBytes(uint64(m.Config.MinFree)))
 	return m, nil
 }
-
-// homeMarker marks a folder as a ditto state directory: init takes over no
-// folder without it (or an older home's config.json), and gc deletes files
-// only inside folders it marks.
-const homeMarker = ".ditto-home"
 
 // systemDirs are folders init never makes a state directory of: it changes
 // the home's owner and mode, and gc deletes files below it.
@@ -237,11 +232,11 @@ func (h Home) claimForInit() error {
 		if err != nil {
 			return permissionError(h.Dir, err)
 		}
-		if len(entries) > 0 && !fileExists(h.path(homeMarker)) && !fileExists(h.configFile()) {
+		if len(entries) > 0 && !fileExists(h.Marker()) && !fileExists(h.Config()) {
 			return fmt.Errorf("refusing to use %s as ditto's state directory: it holds other files (%s, ...) and is not a ditto home; give --home a new or empty folder", h.Dir, entries[0].Name())
 		}
 	}
-	return os.WriteFile(h.path(homeMarker), []byte("ditto state directory: see `ditto --help`\n"), 0o644)
+	return os.WriteFile(h.Marker(), []byte("ditto state directory: see `ditto --help`\n"), 0o644)
 }
 
 func fileExists(path string) bool {
@@ -258,7 +253,7 @@ func sameChoice(old, req Config, h Home) error {
 		return nil
 	}
 	return fmt.Errorf("%s is already initialised (backend %s, pool %s): to change pools, destroy the copies and remove %s first, or use another --home",
-		h.Dir, old.Backend, old.PoolPath+old.Dataset, h.configFile())
+		h.Dir, old.Backend, old.PoolPath+old.Dataset, h.Config())
 }
 
 // zfsPoolName names the embedded ZFS pool: pool names are machine-wide, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -75,14 +76,14 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 	case o.Sample < 0:
 		return nil, fmt.Errorf("invalid --sample %d: give how many values per column to look at, or 0 for none", o.Sample)
 	}
-	h := Home{Dir: o.Home}
+	h := newHome(o.Home)
 	cfg, err := maskCheckConfig(h)
 	if err != nil {
 		return nil, err
 	}
 	rep := &MaskReport{Rules: o.Rules, Sample: o.Sample, Source: o.DumpPath}
 	if rep.Rules == "" {
-		if p := h.path(maskRulesFile); o.Home != "" && exists(p) {
+		if p := filepath.Join(h.Dir, maskRulesFile); o.Home != "" && exists(p) {
 			rep.Rules = p
 		}
 	}
@@ -127,7 +128,7 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 // maskCheckConfig returns the state directory's settings, or the defaults
 // when there is none: mask check works on a machine without a pool.
 func maskCheckConfig(h Home) (Config, error) {
-	if h.Dir == "" || !exists(h.configFile()) {
+	if h.Dir == "" || !exists(h.Config()) {
 		return DefaultConfig(), nil
 	}
 	return h.LoadConfig()

@@ -62,4 +62,3 @@ func validSettingName(k string) bool {
 	}
 	return true
 }
-

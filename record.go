@@ -161,20 +161,20 @@ func validID(id string) bool {
 	return true
 }
 
-func (h Home) recordFile(id string) string { return filepath.Join(h.recordsDir(), id+".json") }
+func (h Home) recordFile(id string) string { return filepath.Join(h.Records(), id+".json") }
 
 // saveCopy writes c's record. Only a --durable copy's record is fsynced: a
 // record lets ditto reach and clean up a copy's server, and a crash of the
 // machine ends every server anyway (gc then removes the volumes no record
 // explains, and damaged records). The fsyncs cost milliseconds per create.
-func (h Home) saveCopy(c *Copy) error { return writeJSON(h.recordFile(c.ID), c, c.Durable) }
+func (h Home) saveCopy(c *Copy) error { return writeJSON(h.Record(c.ID), c, c.Durable) }
 
 func (h Home) loadCopy(id string) (*Copy, error) {
 	if !validID(id) {
 		return nil, noCopy(id, "copy IDs are lowercase letters, digits and dashes; see `ditto copy list`")
 	}
 	var c Copy
-	err := readJSON(h.recordFile(id), &c)
+	err := readJSON(h.Record(id), &c)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, noCopy(id, "see `ditto copy list` for the copies that exist")
 	}
@@ -185,7 +185,7 @@ func (h Home) loadCopy(id string) (*Copy, error) {
 }
 
 func (h Home) removeCopyRecord(id string) error {
-	err := os.Remove(h.recordFile(id))
+	err := os.Remove(h.Record(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -209,7 +209,7 @@ func (h Home) reservations() (ports map[int]bool, ids map[string]bool, err error
 // listCopies returns every recorded copy, oldest first, and the records
 // that do not parse (left by a crash of the machine; gc removes them).
 func (h Home) listCopies() (out []*Copy, damaged []string, err error) {
-	entries, err := os.ReadDir(h.recordsDir())
+	entries, err := os.ReadDir(h.Records())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,7 +223,7 @@ func (h Home) listCopies() (out []*Copy, damaged []string, err error) {
 			continue // removed meanwhile by another ditto
 		}
 		if errors.Is(err, errDamaged) {
-			damaged = append(damaged, filepath.Join(h.recordsDir(), name))
+			damaged = append(damaged, filepath.Join(h.Records(), name))
 			continue
 		}
 		if err != nil {

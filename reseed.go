@@ -83,10 +83,10 @@ func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 }
 
 func (m *Manager) lockReseed() (*lockFile, error) {
-	l, err := lock(m.Home.reseedLock(), false)
+	l, err := lock(m.Home.ReseedLock(), false)
 	if errors.Is(err, errLocked) {
 		who := ""
-		if pid := reseedHolder(m.Home.reseedLock()); pid != 0 {
+		if pid := reseedHolder(m.Home.ReseedLock()); pid != 0 {
 			who = fmt.Sprintf(" (ditto process %d)", pid)
 		}
 		return nil, errorf(CodeBusy, "wait for it to finish, or stop it; its half-built golden is never used", "another reseed is running%s", who)
@@ -136,7 +136,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 		// the raw dump must not persist: keep the masked one instead
 		sanitizedOut, o.KeepDump = o.KeepDump, ""
 	}
-	tmp, err := os.MkdirTemp(m.Home.tmpDir(), "reseed-")
+	tmp, err := os.MkdirTemp(m.Home.Tmp(), "reseed-")
 	if err != nil {
 		return Golden{}, err
 	}
@@ -258,7 +258,7 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 	crashPoint("reseed:building")
 	pgdata := filepath.Join(vol, pgDataDir)
 	t := time.Now()
-	made, err := postgres.InitDBFromTemplate(ctx, bin, m.pgUser, pgdata, g.Role, m.Home.initdbDir())
+	made, err := postgres.InitDBFromTemplate(ctx, bin, m.pgUser, pgdata, g.Role, m.Home.InitDB())
 	if err != nil {
 		return err
 	}
@@ -300,8 +300,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	g, bin := &p.g, p.bin
 	// one reseed at a time (the lock), so fixed names; a killed reseed may
 	// have left a stale socket lock file behind
-	sock := filepath.Join(m.Home.runDir(), reseedName)
-	logFile := filepath.Join(m.Home.logsDir(), reseedName+".log")
+	sock := filepath.Join(m.Home.Run(), reseedName)
+	logFile := filepath.Join(m.Home.Logs(), reseedName+".log")
 	if err := os.RemoveAll(sock); err != nil {
 		return err
 	}
@@ -428,7 +428,7 @@ func checkCleanShutdown(ctx context.Context, bin postgres.Bin, pgdata string) er
 }
 
 func (m *Manager) switchCurrent(gen string) error {
-	l, err := lock(m.Home.stateLock(), true)
+	l, err := lock(m.Home.StateLock(), true)
 	if err != nil {
 		return err
 	}

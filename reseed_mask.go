@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ type masking struct {
 func (m *Manager) loadMasking(o ReseedOptions) (*masking, error) {
 	path := o.Rules
 	if path == "" {
-		p := m.Home.path(maskRulesFile)
+		p := filepath.Join(m.Home.Dir, maskRulesFile)
 		if _, err := os.Stat(p); err == nil {
 			path = p
 		} else if !errors.Is(err, fs.ErrNotExist) {
