@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/internal/state"
 )
 
 // A reseed refused because another one holds the lock names the holder's
@@ -21,7 +22,7 @@ import (
 func TestSecondReseedNamesTheFirst(t *testing.T) {
 	m := &Manager{Home: newHome(t.TempDir())}
 	path := m.Home.ReseedLock()
-	holder, err := lock(path, false)
+	holder, err := state.TryLock(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +59,12 @@ func TestSecondDestroyWaitsForTheFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Copy{ID: "abcd1234", State: StateDestroying, Busy: &owner}
-	if err := m.Home.saveCopy(c); err != nil {
+	if err := m.Home.Save(c); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		m.Home.removeCopyRecord(c.ID) // the first destroy finishes
+		m.Home.Remove(c.ID) // the first destroy finishes
 	}()
 	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
 		t.Fatalf("second destroy: %v", err)

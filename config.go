@@ -122,10 +122,16 @@ func ParseSize(s string) (int64, error) {
 	return int64(v * float64(mult)), nil
 }
 
-// Home is the state directory: its layout, and the config kept in it.
-type Home struct{ state.Layout }
+// Home is the state directory: its layout, the copies' records and the
+// config kept in it.
+type Home struct {
+	*state.Store[Copy, *Copy]
+}
 
-func newHome(dir string) Home { return Home{state.Layout{Dir: dir}} }
+// tx is the state seen under the lock of one Home.Update.
+type tx = state.Tx[Copy, *Copy]
+
+func newHome(dir string) Home { return Home{state.Open[Copy](dir)} }
 
 // errNoPool marks a state directory that `ditto init` has not set up.
 var errNoPool = errors.New("no ditto pool")

@@ -85,7 +85,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	}
 	crashPoint("create:ready")
 	c.State, c.Busy = StateReady, nil
-	if err := m.Home.saveCopy(c); err != nil {
+	if err := m.Home.Save(c); err != nil {
 		m.rollback(c, err)
 		return nil, err
 	}
@@ -97,26 +97,24 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 // writes its record before the lock is released: the record is the port
 // reservation and pins the golden against gc.
 func (m *Manager) reserve(c *Copy) error {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if c.Generation, err = m.Home.readCurrent(); err != nil {
-		return err
-	}
-	taken, ids, err := m.Home.reservations()
-	if err != nil {
-		return err
-	}
-	for c.ID = newID(); ids[c.ID]; c.ID = newID() {
-	}
-	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
-		return err
-	}
-	c.SocketDir = filepath.Join(m.Home.Run(), c.ID)
-	c.LogFile = filepath.Join(m.Home.Logs(), c.ID+".log")
-	return m.Home.saveCopy(c)
+	return m.Home.Update(func(tx *tx) error {
+		var err error
+		if c.Generation, err = currentGolden(tx.Current()); err != nil {
+			return err
+		}
+		taken, _, err := tx.Reserved()
+		if err != nil {
+			return err
+		}
+		if c.ID, err = tx.NewID(); err != nil {
+			return err
+		}
+		if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
+			return err
+		}
+		c.SocketDir, c.LogFile = m.Home.SocketDir(c.ID), m.Home.LogFile(c.ID)
+		return tx.Save(c)
+	})
 }
 
 // startOnCurrent clones c.Generation and starts the copy's server on it.
@@ -136,7 +134,7 @@ func (m *Manager) startOnCurrent(ctx context.Context, c *Copy, movablePort bool)
 	c.DataDir, c.Database = filepath.Join(vol, pgDataDir), g.Database
 	// recorded before the server starts, so that whoever cleans up after a
 	// crash can find a server on this data directory
-	if err := m.Home.saveCopy(c); err != nil {
+	if err := m.Home.Save(c); err != nil {
 		return err
 	}
 	bin, err := goldenBin(g)
@@ -201,20 +199,17 @@ func (m *Manager) serverReady(ctx context.Context, c *Copy, srv *postgres.Server
 
 // movePort gives c another free port of the range, under the state lock.
 func (m *Manager) movePort(c *Copy) error {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	taken, _, err := m.Home.reservations()
-	if err != nil {
-		return err
-	}
-	taken[c.Port] = true // something outside ditto holds it
-	if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
-		return err
-	}
-	return m.Home.saveCopy(c)
+	return m.Home.Update(func(tx *tx) error {
+		taken, _, err := tx.Reserved()
+		if err != nil {
+			return err
+		}
+		taken[c.Port] = true // something outside ditto holds it
+		if c.Port, err = allocatePort(m.Config.PortMin, m.Config.PortMax, taken, c.Listen); err != nil {
+			return err
+		}
+		return tx.Save(c)
+	})
 }
 
 // copySettings are passed on the postgres command line so the clone stays
@@ -302,7 +297,7 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 // inspection after its command failed).
 func (m *Manager) Keep(c *Copy) error {
 	c.Owner = nil
-	return m.Home.saveCopy(c)
+	return m.Home.Save(c)
 }
 
 // lowOnSpace reports a pool with less than twice its free-space floor free:
@@ -373,22 +368,19 @@ func (e *busyError) ErrorMessage() string {
 // claim marks a copy as being worked on by this process, under the state
 // lock, so two ditto processes never destroy or reset the same copy at once.
 // A claim left by a dead process is taken over. The copy's owner is kept.
-func (m *Manager) claim(id, state string) (*Copy, error) {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Unlock()
-	c, err := m.Home.loadCopy(id)
-	if err != nil {
-		return nil, err
-	}
-	self := proc.Self()
-	if c.Busy != nil && c.Busy.Alive() && *c.Busy != self {
-		return nil, &busyError{id: id, state: c.State, owner: *c.Busy}
-	}
-	c.State, c.Busy = state, &self
-	return c, m.Home.saveCopy(c)
+func (m *Manager) claim(id, state string) (c *Copy, err error) {
+	err = m.Home.Update(func(tx *tx) error {
+		if c, err = m.Home.loadCopy(id); err != nil {
+			return err
+		}
+		self := proc.Self()
+		if c.Busy != nil && c.Busy.Alive() && *c.Busy != self {
+			return &busyError{id: id, state: c.State, owner: *c.Busy}
+		}
+		c.State, c.Busy = state, &self
+		return tx.Save(c)
+	})
+	return c, err
 }
 
 // teardown stops the copy's server (also one no record explains), destroys
@@ -405,7 +397,7 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 	crashPoint("destroy:volume-gone")
 	os.RemoveAll(c.SocketDir)
 	os.Remove(c.LogFile)
-	return m.Home.removeCopyRecord(c.ID)
+	return m.Home.Remove(c.ID)
 }
 
 // stopCopyServer stops every postmaster running on the copy's data
@@ -457,28 +449,27 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if c.Generation, err = m.currentUnderLock(); err != nil {
 		return nil, err
 	}
-	if err := m.Home.saveCopy(c); err != nil {
+	if err := m.Home.Save(c); err != nil {
 		return nil, err
 	}
 	if err := m.startOnCurrent(ctx, c, false); err != nil {
 		// down, with its owner and TTL as they were, until a reset succeeds
 		c.State, c.Busy = StateReady, nil
-		if serr := m.Home.saveCopy(c); serr != nil {
+		if serr := m.Home.Save(c); serr != nil {
 			m.Log.Warn("could not record the failed reset", "id", c.ID, "error", serr)
 		}
 		return nil, fmt.Errorf("resetting copy %s: %w (the copy is down: retry `ditto copy reset %s` or remove it with `ditto copy destroy %s`)", id, err, id, id)
 	}
 	c.State, c.Busy = StateReady, nil
-	return c, m.Home.saveCopy(c)
+	return c, m.Home.Save(c)
 }
 
-func (m *Manager) currentUnderLock() (string, error) {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return "", err
-	}
-	defer l.Unlock()
-	return m.Home.readCurrent()
+func (m *Manager) currentUnderLock() (gen string, err error) {
+	err = m.Home.Update(func(tx *tx) error {
+		gen, err = currentGolden(tx.Current())
+		return err
+	})
+	return gen, err
 }
 
 // StartCopy starts the server of a copy whose server died (killed, or shut
@@ -503,12 +494,15 @@ func (m *Manager) StartCopy(ctx context.Context, id string) (c *Copy, started bo
 // records it, all under the state lock: two starts of one copy never both
 // exec a server, and gc never takes the new one for a stray. It returns no
 // server when the copy's server runs already.
-func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgres.Server, error) {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer l.Unlock()
+func (m *Manager) spawnOwnServer(ctx context.Context, id string) (c *Copy, srv *postgres.Server, err error) {
+	err = m.Home.Update(func(tx *tx) error {
+		c, srv, err = m.spawnLocked(ctx, tx, id)
+		return err
+	})
+	return c, srv, err
+}
+
+func (m *Manager) spawnLocked(ctx context.Context, tx *tx, id string) (*Copy, *postgres.Server, error) {
 	c, err := m.Home.loadCopy(id)
 	if err != nil {
 		return nil, nil, err
@@ -526,7 +520,7 @@ func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgr
 	if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
 		// started by a ditto process killed before it recorded the server
 		c.Postmaster = r
-		return c, nil, m.Home.saveCopy(c)
+		return c, nil, tx.Save(c)
 	}
 	g, err := readGoldenMeta(filepath.Dir(c.DataDir))
 	if err != nil {
@@ -545,21 +539,23 @@ func (m *Manager) spawnOwnServer(ctx context.Context, id string) (*Copy, *postgr
 		return nil, nil, err
 	}
 	c.StartFailed = time.Time{}
-	return c, srv, m.Home.saveCopy(c)
+	return c, srv, tx.Save(c)
 }
 
 // startFailed marks the copy's record so that gc does not retry a server
 // that cannot start, and says what to do next.
 func (m *Manager) startFailed(ctx context.Context, c *Copy, cause error) error {
-	if l, err := lock(m.Home.StateLock(), true); err == nil {
+	err := m.Home.Update(func(tx *tx) error {
 		// reloaded: another process may have changed the record meanwhile
-		if r, err := m.Home.loadCopy(c.ID); err == nil && r.State == StateReady {
-			r.StartFailed = time.Now().UTC()
-			if err := m.Home.saveCopy(r); err != nil {
-				m.Log.Warn("could not record the failed start", "id", c.ID, "error", err)
-			}
+		r, err := m.Home.loadCopy(c.ID)
+		if err != nil || r.State != StateReady {
+			return nil
 		}
-		l.Unlock()
+		r.StartFailed = time.Now().UTC()
+		return tx.Save(r)
+	})
+	if err != nil {
+		m.Log.Warn("could not record the failed start", "id", c.ID, "error", err)
 	}
 	if u, err := m.store.Usage(ctx); err == nil && int64(u.Free) < m.Config.MinFree {
 		return errorf(CodeNoSpace, fmt.Sprintf("the pool has only %s free: destroy copies you no longer need (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, then `ditto copy start %s`", HumanBytes(u.Free), c.ID),

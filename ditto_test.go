@@ -167,7 +167,7 @@ func TestWriteFileAtomicAndRecords(t *testing.T) {
 	h := newHome(t.TempDir())
 	os.MkdirAll(h.Records(), 0o700)
 	c := &Copy{ID: "abcd1234", Port: 5433, CreatedAt: time.Now()}
-	if err := h.saveCopy(c); err != nil {
+	if err := h.Save(c); err != nil {
 		t.Fatal(err)
 	}
 	info, err := os.Stat(h.Record(c.ID))
@@ -189,23 +189,6 @@ func TestWriteFileAtomicAndRecords(t *testing.T) {
 	if _, err := h.loadCopy("torn0000"); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("loading a damaged record: %v", err)
 	}
-}
-
-func TestLockIsExclusive(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "l")
-	a, err := lock(p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock(p, false); err != errLocked {
-		t.Fatalf("second lock: %v, want errLocked", err)
-	}
-	a.Unlock()
-	b, err := lock(p, false)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	b.Unlock()
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/internal/state"
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
 )
@@ -99,24 +100,27 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 
 	// Half-built generations and raw temporary dumps belong to a reseed;
 	// they are orphans only when no reseed holds the lock.
-	if rl, err := lock(m.Home.ReseedLock(), false); err == nil {
+	if rl, err := state.TryLock(m.Home.ReseedLock()); err == nil {
 		defer rl.Unlock()
 		m.removeBuilding(ctx, r)
 		m.removeTemp(r)
 	}
 
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
+	if err := m.Home.Update(func(tx *tx) error { return m.removeUnexplained(ctx, tx, r) }); err != nil {
 		fail(err)
-		return r
 	}
-	defer l.Unlock()
-	copies, _, err := m.Home.listCopies() // damaged records go with the stray files
+	return r
+}
+
+// removeUnexplained removes, under the state lock, what no record explains:
+// copy volumes, their servers and files, and goldens neither current nor
+// used by a copy.
+func (m *Manager) removeUnexplained(ctx context.Context, tx *tx, r *GCReport) error {
+	copies, _, err := tx.List() // damaged records go with the stray files
 	if err != nil {
-		fail(err)
-		return r
+		return err
 	}
-	current, _ := m.Home.readCurrent()
+	current, _ := tx.Current()
 	known, used, dataDirs := map[string]bool{}, map[string]bool{current: true}, map[string]proc.Ref{}
 	for _, c := range copies {
 		known[c.ID], used[c.Generation] = true, true
@@ -124,8 +128,7 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 	}
 	vols, err := m.store.List(ctx)
 	if err != nil {
-		fail(err)
-		return r
+		return err
 	}
 	m.killStrays(ctx, vols, dataDirs, r)
 	for _, v := range vols {
@@ -137,7 +140,7 @@ func (m *Manager) GC(ctx context.Context) *GCReport {
 		}
 	}
 	m.removeStrayFiles(known, r)
-	return r
+	return nil
 }
 
 func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]string, r *GCReport) {
@@ -252,13 +255,10 @@ func (m *Manager) removeStrayFiles(known map[string]bool, r *GCReport) {
 func strayFile(e os.DirEntry, suffix string, known map[string]bool) bool {
 	name := e.Name()
 	if tmpOf, ok := strings.CutPrefix(name, "."); ok {
-		// a temporary file of an atomic write (see writeJSON): only a crash
-		// leaves one behind for more than a moment
-		base, _, isTemp := strings.Cut(tmpOf, ".tmp-")
+		base, _, _ := strings.Cut(tmpOf, state.TempInfix)
 		id, named := strings.CutSuffix(base, suffix)
-		info, err := e.Info()
-		return isTemp && named && isCopyID(id) && err == nil && time.Since(info.ModTime()) > time.Minute
+		return named && state.IsCopyID(id) && state.StaleTemp(e)
 	}
 	id, ok := strings.CutSuffix(name, suffix)
-	return ok && isCopyID(id) && !known[id]
+	return ok && state.IsCopyID(id) && !known[id]
 }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/dittodb/ditto/internal/state"
 )
 
 // goldenMetaFile sits at the root of every golden volume, beside pgdata, so
@@ -44,28 +44,19 @@ func newGeneration(now time.Time) string {
 
 func readGoldenMeta(volume string) (Golden, error) {
 	var g Golden
-	return g, readJSON(filepath.Join(volume, goldenMetaFile), &g)
+	return g, state.ReadJSON(filepath.Join(volume, goldenMetaFile), &g)
 }
 
 // readCurrent returns the current golden generation, or ErrNoGolden.
-func (h Home) readCurrent() (string, error) {
-	b, err := os.ReadFile(h.Current())
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", errNoGolden
-	}
-	if err != nil {
-		return "", err
-	}
-	gen := strings.TrimSpace(string(b))
-	if gen == "" {
-		return "", errNoGolden
-	}
-	return gen, nil
-}
+func (h Home) readCurrent() (string, error) { return currentGolden(h.Current()) }
 
-// setCurrent switches the current golden in one atomic rename.
-func (h Home) setCurrent(gen string) error {
-	return writeFileAtomic(h.Current(), []byte(gen+"\n"), 0o600)
+// currentGolden turns the state's answer into the domain's: ErrNoGolden
+// when no reseed has made a golden current.
+func currentGolden(gen string, err error) (string, error) {
+	if errors.Is(err, state.ErrNoCurrent) {
+		return "", errNoGolden
+	}
+	return gen, err
 }
 
 // dirSize adds up the sizes of the regular files below dir.

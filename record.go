@@ -1,21 +1,16 @@
 package ditto
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/internal/state"
 )
 
 // Copy states, as recorded.
@@ -130,24 +125,6 @@ func noCopy(id, hint string) *Error {
 	return &Error{Code: CodeNotFound, kind: ErrNoCopy, Message: fmt.Sprintf("no such copy %q", id), Hint: hint}
 }
 
-func newID() string {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return hex.EncodeToString(b)
-}
-
-// isCopyID reports whether name has the form newID gives, so gc deletes
-// only files named after copies.
-func isCopyID(name string) bool {
-	if len(name) != 8 {
-		return false
-	}
-	_, err := hex.DecodeString(name)
-	return err == nil && strings.ToLower(name) == name
-}
-
 // validID keeps user-given IDs from naming files outside the records folder.
 func validID(id string) bool {
 	if id == "" || len(id) > 64 {
@@ -161,75 +138,31 @@ func validID(id string) bool {
 	return true
 }
 
-func (h Home) recordFile(id string) string { return filepath.Join(h.Records(), id+".json") }
-
-// saveCopy writes c's record. Only a --durable copy's record is fsynced: a
-// record lets ditto reach and clean up a copy's server, and a crash of the
-// machine ends every server anyway (gc then removes the volumes no record
-// explains, and damaged records). The fsyncs cost milliseconds per create.
-func (h Home) saveCopy(c *Copy) error { return writeJSON(h.Record(c.ID), c, c.Durable) }
+// RecordID, ReservedPort and DurableRecord tell the state store how to keep
+// the record. Only a --durable copy's record is fsynced: a record lets ditto
+// reach and clean up a copy's server, and a crash of the machine ends every
+// server anyway (gc then removes the volumes no record explains, and
+// damaged records). The fsyncs cost milliseconds per create.
+func (c *Copy) RecordID() string    { return c.ID }
+func (c *Copy) ReservedPort() int   { return c.Port }
+func (c *Copy) DurableRecord() bool { return c.Durable }
 
 func (h Home) loadCopy(id string) (*Copy, error) {
 	if !validID(id) {
 		return nil, noCopy(id, "copy IDs are lowercase letters, digits and dashes; see `ditto copy list`")
 	}
-	var c Copy
-	err := readJSON(h.Record(id), &c)
-	if errors.Is(err, fs.ErrNotExist) {
+	c, err := h.Load(id)
+	if errors.Is(err, state.ErrNotFound) {
 		return nil, noCopy(id, "see `ditto copy list` for the copies that exist")
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-func (h Home) removeCopyRecord(id string) error {
-	err := os.Remove(h.Record(id))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-// reservations returns the ports and IDs the records hold. The caller holds
-// the state lock.
-func (h Home) reservations() (ports map[int]bool, ids map[string]bool, err error) {
-	copies, _, err := h.listCopies()
-	if err != nil {
-		return nil, nil, err
-	}
-	ports, ids = map[int]bool{}, map[string]bool{}
-	for _, c := range copies {
-		ports[c.Port], ids[c.ID] = true, true
-	}
-	return ports, ids, nil
+	return c, err
 }
 
 // listCopies returns every recorded copy, oldest first, and the records
 // that do not parse (left by a crash of the machine; gc removes them).
 func (h Home) listCopies() (out []*Copy, damaged []string, err error) {
-	entries, err := os.ReadDir(h.Records())
-	if err != nil {
+	if out, damaged, err = h.List(); err != nil {
 		return nil, nil, err
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		c, err := h.loadCopy(strings.TrimSuffix(name, ".json"))
-		if errors.Is(err, ErrNoCopy) {
-			continue // removed meanwhile by another ditto
-		}
-		if errors.Is(err, errDamaged) {
-			damaged = append(damaged, filepath.Join(h.Records(), name))
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, damaged, nil

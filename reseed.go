@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/internal/state"
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
-	"github.com/jackc/pgx/v5"
 )
 
 // reseedName names the reseed server's socket folder and log.
@@ -82,9 +84,9 @@ func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	return g, nil
 }
 
-func (m *Manager) lockReseed() (*lockFile, error) {
-	l, err := lock(m.Home.ReseedLock(), false)
-	if errors.Is(err, errLocked) {
+func (m *Manager) lockReseed() (*state.Lock, error) {
+	l, err := state.TryLock(m.Home.ReseedLock())
+	if errors.Is(err, state.ErrLocked) {
 		who := ""
 		if pid := reseedHolder(m.Home.ReseedLock()); pid != 0 {
 			who = fmt.Sprintf(" (ditto process %d)", pid)
@@ -97,8 +99,8 @@ func (m *Manager) lockReseed() (*lockFile, error) {
 	// the PID goes in before the previous one is cut off, so the file is
 	// never empty for a reseed refused meanwhile
 	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-	_, _ = l.f.WriteAt(pid, 0)
-	_ = l.f.Truncate(int64(len(pid)))
+	_, _ = l.File().WriteAt(pid, 0)
+	_ = l.File().Truncate(int64(len(pid)))
 	crashPoint("reseed:locked")
 	return l, nil
 }
@@ -280,7 +282,7 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 	}
 	g.CreatedAt = time.Now().UTC()
 	g.Bytes = dirSize(pgdata)
-	if err := writeJSONAtomic(filepath.Join(vol, goldenMetaFile), g); err != nil {
+	if err := state.WriteJSON(filepath.Join(vol, goldenMetaFile), g, true); err != nil {
 		return err
 	}
 	if err := os.Chmod(filepath.Join(vol, goldenMetaFile), 0o644); err != nil {
@@ -428,12 +430,7 @@ func checkCleanShutdown(ctx context.Context, bin postgres.Bin, pgdata string) er
 }
 
 func (m *Manager) switchCurrent(gen string) error {
-	l, err := lock(m.Home.StateLock(), true)
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	return m.Home.setCurrent(gen)
+	return m.Home.Update(func(tx *tx) error { return tx.SetCurrent(gen) })
 }
 
 // dumpBaseName turns /x/pagila.sql.gz into "pagila", for plain dumps that do

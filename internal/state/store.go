@@ -116,8 +116,12 @@ func (tx *Tx[T, P]) List() ([]P, []string, error) { return tx.s.List() }
 func (tx *Tx[T, P]) Save(r P) error { return tx.s.Save(r) }
 
 // Remove deletes record id; a missing one is not an error.
-func (tx *Tx[T, P]) Remove(id string) error {
-	err := os.Remove(tx.s.Record(id))
+func (tx *Tx[T, P]) Remove(id string) error { return tx.s.Remove(id) }
+
+// Remove deletes record id, which this process has claimed; a missing one
+// is not an error.
+func (s *Store[T, P]) Remove(id string) error {
+	err := os.Remove(s.Record(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
