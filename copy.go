@@ -79,7 +79,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		return nil, err
 	}
 	crashPoint("create:reserved")
-	if err := m.startOnCurrent(ctx, c, true); err != nil {
+	if err := m.startOnGolden(ctx, c, true); err != nil {
 		m.rollback(c, err)
 		return nil, err
 	}
@@ -117,10 +117,10 @@ func (m *Manager) reserve(c *Copy) error {
 	})
 }
 
-// startOnCurrent clones c.Generation and starts the copy's server on it.
+// startOnGolden clones c.Generation and starts the copy's server on it.
 // With movablePort, a port that something outside ditto took since it was
 // checked free is replaced by another one.
-func (m *Manager) startOnCurrent(ctx context.Context, c *Copy, movablePort bool) error {
+func (m *Manager) startOnGolden(ctx context.Context, c *Copy, movablePort bool) error {
 	t0 := time.Now()
 	vol, err := m.store.Clone(ctx, c.Generation, c.ID)
 	if err != nil {
@@ -354,8 +354,9 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 
 // busyError says that another live ditto process is working on a copy.
 type busyError struct {
-	id, state string
-	owner     proc.Ref
+	id    string
+	state CopyState
+	owner proc.Ref
 }
 
 func (e *busyError) Error() string     { return e.ErrorMessage() + ": " + e.ErrorHint() }
@@ -368,7 +369,7 @@ func (e *busyError) ErrorMessage() string {
 // claim marks a copy as being worked on by this process, under the state
 // lock, so two ditto processes never destroy or reset the same copy at once.
 // A claim left by a dead process is taken over. The copy's owner is kept.
-func (m *Manager) claim(id, state string) (c *Copy, err error) {
+func (m *Manager) claim(id string, state CopyState) (c *Copy, err error) {
 	err = m.Home.Update(func(tx *tx) error {
 		if c, err = m.Home.loadCopy(id); err != nil {
 			return err
@@ -452,7 +453,7 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if err := m.Home.Save(c); err != nil {
 		return nil, err
 	}
-	if err := m.startOnCurrent(ctx, c, false); err != nil {
+	if err := m.startOnGolden(ctx, c, false); err != nil {
 		// down, with its owner and TTL as they were, until a reset succeeds
 		c.State, c.Busy = StateReady, nil
 		if serr := m.Home.Save(c); serr != nil {

@@ -13,12 +13,15 @@ import (
 	"github.com/dittodb/ditto/internal/state"
 )
 
-// Copy states, as recorded.
+// CopyState is where a copy is in its life, as recorded. A live ditto
+// process (Busy) moves it out of ready and back.
+type CopyState string
+
 const (
-	StateCreating   = "creating"
-	StateReady      = "ready"
-	StateDestroying = "destroying"
-	StateResetting  = "resetting"
+	StateCreating   CopyState = "creating"
+	StateReady      CopyState = "ready"
+	StateDestroying CopyState = "destroying"
+	StateResetting  CopyState = "resetting"
 )
 
 // Copy is the record of one copy: everything needed to reach it, stop it and
@@ -26,7 +29,7 @@ const (
 // <home>/copies/<id>.json (mode 0600: it holds the password).
 type Copy struct {
 	ID         string            `json:"id"`
-	State      string            `json:"state"`
+	State      CopyState         `json:"state"`
 	Generation string            `json:"golden"`
 	Port       int               `json:"port"`
 	Host       string            `json:"host"`
@@ -72,7 +75,7 @@ func (c *Copy) URL() string {
 // resetting or destroying it.
 func (c *Copy) Status() string {
 	if c.State != StateReady && c.Busy != nil && c.Busy.Alive() {
-		return c.State
+		return string(c.State)
 	}
 	if c.Running() {
 		return "running"

@@ -57,14 +57,14 @@ func (o *ReseedOptions) UseDumpPath(p string) error {
 // plan is what one reseed builds: the golden's description, the binaries,
 // the dump, and the masking to apply on the way in.
 type plan struct {
-	g     Golden
-	bin   postgres.Bin
-	dump  postgres.DumpInfo
-	jobs  int
-	masks *masking // nil: no masking
-	// sanitizedOut, with masking, is where the masked dump of the golden
+	golden  Golden
+	bin     postgres.Bin
+	dump    postgres.DumpInfo
+	jobs    int
+	masking *masking // nil: no masking
+	// maskedDumpOut, with masking, is where the masked dump of the golden
 	// is written for reuse (DITTO_DUMP_PATH).
-	sanitizedOut string
+	maskedDumpOut string
 }
 
 // Reseed builds a new golden generation and makes it current. A failure or
@@ -129,14 +129,14 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err != nil {
 		return Golden{}, err
 	}
-	masks, err := m.loadMasking(o)
+	masker, err := m.loadMasking(o)
 	if err != nil {
 		return Golden{}, err
 	}
-	var sanitizedOut string
-	if masks != nil {
+	var maskedDumpOut string
+	if masker != nil {
 		// the raw dump must not persist: keep the masked one instead
-		sanitizedOut, o.KeepDump = o.KeepDump, ""
+		maskedDumpOut, o.KeepDump = o.KeepDump, ""
 	}
 	tmp, err := os.MkdirTemp(m.Home.Tmp(), "reseed-")
 	if err != nil {
@@ -163,7 +163,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 		return Golden{}, fmt.Errorf("%s: %w", dumpPath, err)
 	}
 	p := &plan{
-		g: Golden{
+		golden: Golden{
 			Generation: newGeneration(start),
 			Source:     source,
 			Format:     string(info.Format),
@@ -172,19 +172,19 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 			PGMajor:    bin.Major,
 			PGVersion:  bin.Version,
 			PGBinDir:   bin.Dir,
-			Masked:     masks != nil,
+			Masked:     masker != nil,
 		},
-		bin: bin, dump: info, jobs: o.Jobs, masks: masks, sanitizedOut: sanitizedOut,
+		bin: bin, dump: info, jobs: o.Jobs, masking: masker, maskedDumpOut: maskedDumpOut,
 	}
 	if p.jobs <= 0 {
 		p.jobs = runtime.NumCPU()
 	}
-	if masks != nil {
-		p.g.Rules = masks.rules.File
+	if masker != nil {
+		p.golden.Rules = masker.rules.File
 	}
-	g := &p.g
+	g := &p.golden
 	m.Log.Info("reseeding", "generation", g.Generation, "dump", dumpPath, "format", info.Format,
-		"database", g.Database, "postgres", bin.Version, "masking", masks != nil)
+		"database", g.Database, "postgres", bin.Version, "masking", masker != nil)
 	if err := m.build(ctx, p); err != nil {
 		return Golden{}, err
 	}
@@ -245,7 +245,7 @@ func goldenBinFor(bins []postgres.Bin, info postgres.DumpInfo) (postgres.Bin, er
 // build restores the dump into a new building volume, stops it cleanly and
 // freezes it. On any failure the building volume is removed.
 func (m *Manager) build(ctx context.Context, p *plan) (err error) {
-	g, bin := &p.g, p.bin
+	g, bin := &p.golden, p.bin
 	vol, err := m.store.CreateBuilding(ctx, g.Generation)
 	if err != nil {
 		return err
@@ -299,7 +299,7 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 // socket only), restores, analyzes, checkpoints and stops it with a fast
 // shutdown, never an immediate one, so no copy ever runs crash recovery.
 func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err error) {
-	g, bin := &p.g, p.bin
+	g, bin := &p.golden, p.bin
 	// one reseed at a time (the lock), so fixed names; a killed reseed may
 	// have left a stale socket lock file behind
 	sock := filepath.Join(m.Home.Run(), reseedName)
@@ -314,8 +314,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: 5432, SocketDir: sock, LogFile: logFile,
 		// wal_level=minimal: the restore truncates each table in the
 		// transaction of its COPY (FREEZE), and index builds make new
-		// files, so neither is written to the WAL as well (a 1 GB reseed:
-		// 16 s -> 12.5 s).
+		// files, so neither is written to the WAL as well.
 		Settings: []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
 			"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h", "wal_level=minimal", "max_wal_senders=0"},
 	})
@@ -339,8 +338,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 		Bin: bin, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
 		Database: g.Database, Jobs: p.jobs, Log: m.Log,
 	}
-	if p.masks != nil {
-		ro.Data = p.masks.filter(srv, g, m.Log)
+	if p.masking != nil {
+		ro.Data = p.masking.filter(srv, g, m.Log)
 	}
 	if err := postgres.Restore(ctx, ro); err != nil {
 		return err
@@ -361,8 +360,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	// the filesystem before the snapshot. VACUUM FREEZE once here, or every
 	// copy would vacuum: restored rows count as new inserts, and rows not
 	// loaded frozen carry no hint bits, so a copy's autovacuum rewrote its
-	// whole tables within a minute (an idle copy of a 1 GB golden: 878 MiB
-	// of its own in 2.5 min). Rows loaded with COPY FREEZE make it skip
+	// whole tables within a minute, each page it touched becoming its own
+	// (see the README). Rows loaded with COPY FREEZE make it skip
 	// their pages: it then costs little more than the ANALYZE.
 	for _, q := range []string{"VACUUM (FREEZE, ANALYZE)", "CHECKPOINT"} {
 		if _, err := conn.Exec(ctx, q); err != nil {
@@ -370,8 +369,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 		}
 	}
 	m.Log.Info("vacuum, analyze and checkpoint done", "took", time.Since(t).Round(time.Millisecond))
-	if p.sanitizedOut != "" {
-		return m.writeSanitizedDump(ctx, p, sock)
+	if p.maskedDumpOut != "" {
+		return m.writeMaskedDump(ctx, p, sock)
 	}
 	return nil
 }

@@ -91,20 +91,20 @@ func (mk *masking) filter(srv *postgres.Server, g *Golden, log hclog.Logger) *po
 	}
 }
 
-// writeSanitizedDump pg_dumps the masked golden to p.sanitizedOut, so that
+// writeMaskedDump pg_dumps the masked golden to p.maskedDumpOut, so that
 // a machine without access to the source can `ditto reseed --dump` it
 // without ever seeing raw data.
-func (m *Manager) writeSanitizedDump(ctx context.Context, p *plan, sock string) error {
-	q := url.Values{"host": {sock}, "port": {strconv.Itoa(5432)}, "user": {p.g.Role}}
-	u := url.URL{Scheme: "postgres", Path: "/" + p.g.Database, RawQuery: q.Encode()}
-	tmp := p.sanitizedOut + ".partial"
+func (m *Manager) writeMaskedDump(ctx context.Context, p *plan, sock string) error {
+	q := url.Values{"host": {sock}, "port": {strconv.Itoa(5432)}, "user": {p.golden.Role}}
+	u := url.URL{Scheme: "postgres", Path: "/" + p.golden.Database, RawQuery: q.Encode()}
+	tmp := p.maskedDumpOut + ".partial"
 	if err := postgres.DumpSource(ctx, p.bin, u.String(), tmp, m.Log); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("writing the masked dump to %s (DITTO_DUMP_PATH): %w", p.sanitizedOut, err)
+		return fmt.Errorf("writing the masked dump to %s (DITTO_DUMP_PATH): %w", p.maskedDumpOut, err)
 	}
-	if err := os.Rename(tmp, p.sanitizedOut); err != nil {
+	if err := os.Rename(tmp, p.maskedDumpOut); err != nil {
 		return err
 	}
-	m.Log.Info("masked dump kept for `ditto reseed --dump`", "path", p.sanitizedOut)
+	m.Log.Info("masked dump kept for `ditto reseed --dump`", "path", p.maskedDumpOut)
 	return nil
 }

@@ -28,7 +28,7 @@ func RandomPassword() (string, error) {
 // the guessing of a weak password, and ditto's passwords are 192 random bits
 // (RandomPassword), out of reach of any guessing. The 4096 rounds would be
 // paid on the server at ALTER ROLE (it checks the verifier against the empty
-// password: 5-9 ms of every copy create, measured) and again on the client
+// password, on every copy create) and again on the client
 // at every connection to the copy. libpq, pgx and node-postgres accept any
 // count from 1.
 const scramIterations = 1

@@ -45,8 +45,8 @@ func (v subvol) hasParent(p subvol) bool {
 }
 
 // snapDestroy deletes the subvolume at path with one ioctl. btrfs.SubvolDelete
-// first walks the whole tree looking for nested subvolumes, which costs
-// about 30 µs per file (0.6 s for 20,000 files); ditto never nests
+// first walks the whole tree looking for nested subvolumes, a cost that
+// grows with the number of files; ditto never nests
 // subvolumes, and if someone did the kernel answers ENOTEMPTY.
 func snapDestroy(path string) error {
 	dir, name := filepath.Split(path)
