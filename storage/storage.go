@@ -44,6 +44,9 @@ type Usage struct {
 type Storage interface {
 	// Backend names the backend: "btrfs" or "zfs".
 	Backend() string
+	// Root is the folder under which the files of every volume are visible,
+	// so that ditto can find the processes working in its volumes.
+	Root() string
 	// CreateBuilding makes a new empty writable volume for generation gen and
 	// returns its path.
 	CreateBuilding(ctx context.Context, gen string) (string, error)

@@ -119,6 +119,9 @@ func Check(pool string) error {
 // Backend implements storage.Storage.
 func (s *Store) Backend() string { return "zfs" }
 
+// Root implements storage.Storage: the mount base.
+func (s *Store) Root() string { return s.mountBase }
+
 // Parent returns the parent dataset POOL/PATH.
 func (s *Store) Parent() string { return s.parent }
 
