@@ -497,24 +497,31 @@ func write(t *testing.T, path, data string) {
 	}
 }
 
-// writeRandom writes size bytes that no compression shrinks: one random MiB
-// repeated, since making random bytes is slow in an emulated VM and no
-// backend deduplicates.
-func writeRandom(t *testing.T, path string, size int) {
-	t.Helper()
+// WriteRandom writes size bytes (rounded up to whole MiB) that no
+// compression shrinks to path and syncs them: one random MiB repeated, since
+// making random bytes is slow in an emulated VM and no backend deduplicates.
+func WriteRandom(path string, size int) error {
 	block := make([]byte, 1<<20)
 	rand.Read(block)
 	f, err := os.Create(path)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
 	for n := 0; n < size; n += len(block) {
 		if _, err := f.Write(block); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	if err := f.Close(); err != nil {
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func writeRandom(t *testing.T, path string, size int) {
+	t.Helper()
+	if err := WriteRandom(path, size); err != nil {
 		t.Fatal(err)
 	}
 }
