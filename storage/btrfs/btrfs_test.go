@@ -108,7 +108,7 @@ func TestOpenRejectsNonBtrfs(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T, gid int) storage.Storage {
-		s, err := btrfs.Open(filepath.Join(testbtrfs.New(t), "pool"), gid)
+		s, err := storage.Open(ctx, storage.Config{Backend: "btrfs", Path: filepath.Join(testbtrfs.New(t), "pool"), GID: gid})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,16 +60,16 @@ func newStoreGID(t *testing.T, gid int) (*Store, string) {
 	pool := testPool(t)
 	parent := pool + "/ditto-test-" + randomID(t)
 	base := filepath.Join(t.TempDir(), "zfs")
-	s, err := Open(parent, base, gid)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", parent, err)
-	}
-	t.Cleanup(func() {
-		if _, err := run(context.Background(), "zfs", "destroy", "-r", "-R", "-f", parent); err != nil {
+	t.Cleanup(func() { // also after an Open that failed half-way
+		if _, err := run(context.Background(), "zfs", "destroy", "-r", "-R", "-f", parent); err != nil && !isNotExist(err) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	return s, base
+	s, err := storage.Open(context.Background(), storage.Config{Backend: "zfs", Dataset: parent, MountBase: base, GID: gid})
+	if err != nil {
+		t.Fatalf("Open(%s): %v", parent, err)
+	}
+	return s.(*Store), base
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -428,6 +428,34 @@ func TestPoolErrors(t *testing.T) {
 		t.Fatalf("Open on a degraded pool = %v, want ErrPoolUnhealthy", err)
 	}
 	t.Logf("degraded pool: %v", err)
+}
+
+// Opening with an image through the registry imports (here: creates) the
+// file pool first.
+func TestOpenEmbeddedFilePool(t *testing.T) {
+	testPool(t)
+	ctx := context.Background()
+	name := "dittofile" + randomID(t)
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if _, err := run(context.Background(), "zpool", "destroy", "-f", name); err != nil && !strings.Contains(stderrOf(err), "no such pool") {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	cfg := storage.Config{Backend: "zfs", Dataset: name + "/ditto", MountBase: filepath.Join(dir, "zfs"),
+		Image: filepath.Join(dir, "pool.img"), ImageSize: 256 << 20, GID: os.Getgid()}
+	for i := 0; i < 2; i++ {
+		s, err := storage.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend() != "zfs" || s.Root() != cfg.MountBase {
+			t.Errorf("Open = %s store at %s, want zfs at %s", s.Backend(), s.Root(), cfg.MountBase)
+		}
+	}
+	if got := zfsCmd(t, "zpool", "list", "-H", "-o", "health", name); got != "ONLINE" {
+		t.Errorf("health %q", got)
+	}
 }
 
 func TestCreateFilePool(t *testing.T) {

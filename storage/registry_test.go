@@ -1,0 +1,66 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dittodb/ditto/storage"
+)
+
+// fake is a Storage that only knows its root.
+type fake struct {
+	storage.Storage
+	root string
+}
+
+func (f fake) Root() string { return f.root }
+
+func TestOpenUnknownBackend(t *testing.T) {
+	storage.Register("test-known", storage.Backend{Open: func(context.Context, storage.Config) (storage.Storage, error) {
+		return nil, errors.New("unused")
+	}})
+	for _, name := range []string{"", "nope", "BTRFS"} {
+		_, err := storage.Open(context.Background(), storage.Config{Backend: name})
+		if !errors.Is(err, storage.ErrUnknownBackend) {
+			t.Fatalf("Open(%q) = %v, want ErrUnknownBackend", name, err)
+		}
+		if !strings.Contains(err.Error(), `"`+name+`"`) || !strings.Contains(err.Error(), "known backends: ") ||
+			!strings.Contains(err.Error(), "test-known") {
+			t.Errorf("Open(%q) = %q, want the name and the known backends", name, err)
+		}
+	}
+}
+
+func TestOpenPassesConfig(t *testing.T) {
+	storage.Register("test-open", storage.Backend{Open: func(_ context.Context, cfg storage.Config) (storage.Storage, error) {
+		return fake{root: cfg.Path + "|" + cfg.Dataset}, nil
+	}})
+	s, err := storage.Open(context.Background(), storage.Config{Backend: "test-open", Path: "/p", Dataset: "tank/d"})
+	if err != nil || s.Root() != "/p|tank/d" {
+		t.Fatalf("Open = %v, %v; want the fake with the config's path and dataset", s, err)
+	}
+	found := false
+	for _, n := range storage.Backends() {
+		found = found || n == "test-open"
+	}
+	if !found {
+		t.Errorf("Backends() = %v, want test-open among them", storage.Backends())
+	}
+}
+
+func TestRegisterRefusesMistakes(t *testing.T) {
+	open := func(context.Context, storage.Config) (storage.Storage, error) { return fake{}, nil }
+	storage.Register("test-twice", storage.Backend{Open: open})
+	for name, b := range map[string]storage.Backend{"test-twice": {Open: open}, "test-no-open": {}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%s) did not panic", name)
+				}
+			}()
+			storage.Register(name, b)
+		}()
+	}
+}
