@@ -37,6 +37,44 @@ type Backend struct {
 	// Open opens the pool cfg names, mounting or importing the embedded
 	// pool first and creating the backend's layout if missing.
 	Open func(ctx context.Context, cfg Config) (Storage, error)
+	// Check, optional, inspects the pool cfg names and changes nothing: it
+	// mounts, imports and creates nothing, unlike Open, so that `ditto
+	// doctor` can look at a pool it must not touch.
+	Check func(ctx context.Context, cfg Config) Health
+}
+
+// Status is how one finding of a check turned out.
+type Status string
+
+const (
+	StatusOK   Status = "ok"
+	StatusWarn Status = "warn" // ditto works, but something deserves a look
+	StatusFail Status = "fail" // ditto cannot use the pool until this is fixed
+)
+
+// Finding is one thing a check found about the pool.
+type Finding struct {
+	// Name is the doctor check it answers: pool.mounted, pool.health or
+	// pool.image.
+	Name   string
+	Status Status
+	Detail string
+	// Fix says what to do when Status is not StatusOK.
+	Fix string
+}
+
+// Health is what a backend's check found.
+type Health struct {
+	Findings []Finding
+	// Unready says why the pool cannot be opened as it is (it is not
+	// mounted, not imported, its dataset is missing), so that Open would
+	// have to mount, import or create it; "" when it can.
+	Unready string
+}
+
+// Add appends a finding.
+func (h *Health) Add(name string, s Status, detail, fix string) {
+	h.Findings = append(h.Findings, Finding{Name: name, Status: s, Detail: detail, Fix: fix})
 }
 
 // ErrUnknownBackend is returned (wrapped) for a backend name nobody
@@ -95,4 +133,14 @@ func Open(ctx context.Context, cfg Config) (Storage, error) {
 		return nil, err
 	}
 	return b.Open(ctx, cfg)
+}
+
+// Check inspects the pool of the backend cfg.Backend names without
+// changing anything. A backend without a check reports nothing, ready.
+func Check(ctx context.Context, cfg Config) (Health, error) {
+	b, err := lookup(cfg.Backend)
+	if err != nil || b.Check == nil {
+		return Health{}, err
+	}
+	return b.Check(ctx, cfg), nil
 }

@@ -64,3 +64,26 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 		}()
 	}
 }
+
+func TestCheck(t *testing.T) {
+	open := func(context.Context, storage.Config) (storage.Storage, error) { return fake{}, nil }
+	storage.Register("test-unchecked", storage.Backend{Open: open})
+	storage.Register("test-checked", storage.Backend{Open: open, Check: func(_ context.Context, cfg storage.Config) storage.Health {
+		var h storage.Health
+		h.Add("pool.mounted", storage.StatusFail, cfg.Path+" is not mounted", "mount it")
+		h.Unready = "the pool is not mounted"
+		return h
+	}})
+	ctx := context.Background()
+	if h, err := storage.Check(ctx, storage.Config{Backend: "test-unchecked"}); err != nil || len(h.Findings) != 0 || h.Unready != "" {
+		t.Errorf("Check of a backend without a check = %+v, %v; want nothing, ready", h, err)
+	}
+	h, err := storage.Check(ctx, storage.Config{Backend: "test-checked", Path: "/p"})
+	want := storage.Finding{Name: "pool.mounted", Status: storage.StatusFail, Detail: "/p is not mounted", Fix: "mount it"}
+	if err != nil || len(h.Findings) != 1 || h.Findings[0] != want || h.Unready == "" {
+		t.Errorf("Check = %+v, %v; want the backend's finding, unready", h, err)
+	}
+	if _, err := storage.Check(ctx, storage.Config{Backend: "nope"}); !errors.Is(err, storage.ErrUnknownBackend) {
+		t.Errorf("Check of an unknown backend = %v, want ErrUnknownBackend", err)
+	}
+}

@@ -6,6 +6,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Kind says what a volume is for.
@@ -79,3 +80,17 @@ var ErrNoSpace = errors.New("no space left in the pool")
 // ErrHasClones is returned (wrapped) when a golden cannot be destroyed yet
 // because copies still depend on it; gc retries once they are gone.
 var ErrHasClones = errors.New("golden still has clones")
+
+// HumanBytes formats a byte count as ditto prints sizes, such as "1.5 GiB".
+func HumanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

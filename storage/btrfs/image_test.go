@@ -91,11 +91,12 @@ func TestImage(t *testing.T) {
 	}
 }
 
-// Opening a pool with an image through the registry mounts it first, once.
-func TestOpenEmbeddedImage(t *testing.T) {
+// imagePaths returns where a test's embedded image and its mount point
+// go; whatever the test mounts there is unmounted and detached after it.
+func imagePaths(t *testing.T) (img, mnt string) {
 	testbtrfs.Require(t)
 	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "pool.img"), filepath.Join(dir, "pool")
+	img, mnt = filepath.Join(dir, "pool.img"), filepath.Join(dir, "pool")
 	t.Cleanup(func() {
 		if err := btrfs.Unmount(ctx, mnt); err != nil {
 			t.Error(err)
@@ -104,6 +105,12 @@ func TestOpenEmbeddedImage(t *testing.T) {
 			t.Errorf("loop device left: %s", out)
 		}
 	})
+	return img, mnt
+}
+
+// Opening a pool with an image through the registry mounts it first, once.
+func TestOpenEmbeddedImage(t *testing.T) {
+	img, mnt := imagePaths(t)
 	if err := btrfs.CreateImage(ctx, img, 256<<20); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/dittodb/ditto/storage"
 )
 
-func init() { storage.Register("btrfs", storage.Backend{Open: open}) }
+func init() { storage.Register("btrfs", storage.Backend{Open: open, Check: check}) }
 
 // open mounts the embedded image, if cfg has one, and opens the pool
 // folder cfg.Path.

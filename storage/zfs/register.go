@@ -7,7 +7,7 @@ import (
 	"github.com/dittodb/ditto/storage"
 )
 
-func init() { storage.Register("zfs", storage.Backend{Open: open}) }
+func init() { storage.Register("zfs", storage.Backend{Open: open, Check: check}) }
 
 // open imports (or creates) the embedded file pool, if cfg has one, and
 // opens the parent dataset cfg.Dataset.
