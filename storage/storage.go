@@ -70,6 +70,15 @@ type Storage interface {
 	Reclaim(ctx context.Context) error
 }
 
+// Quota is the optional capability of a backend to cap what one copy may
+// hold, so that one runaway test cannot fill the pool for every other
+// copy. Callers discover it with a type assertion on a Storage.
+type Quota interface {
+	// SetCopyQuota limits copy copyID to bytes; 0 removes the limit. Writes
+	// past it fail inside the copy (EDQUOT). A missing copy is ErrNotFound.
+	SetCopyQuota(ctx context.Context, copyID string, bytes int64) error
+}
+
 // ErrNotFound is returned (wrapped) when a named volume does not exist.
 var ErrNotFound = errors.New("volume not found")
 

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"Usage", testUsage},
 		{"Reclaim", testReclaim},
 		{"Parallel", testParallel},
+		{"Quota", testQuota},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t, gid)
@@ -378,6 +379,35 @@ func testParallel(t *testing.T, s storage.Storage) {
 	}
 	each(t, ids, func(_ int, id string) error { return s.Destroy(t.Context(), storage.KindCopy, id) })
 	wantList(t, s, storage.Volume{Kind: storage.KindGolden, Name: gen1, Path: g})
+}
+
+// testQuota: the error contract of the optional storage.Quota. How a
+// quota stops writes is each backend's own test, as filling a copy takes
+// long in an emulated VM.
+func testQuota(t *testing.T, s storage.Storage) {
+	q, ok := s.(storage.Quota)
+	if !ok {
+		t.Skipf("the %s backend has no copy quota", s.Backend())
+	}
+	ctx := t.Context()
+	golden(t, s, gen1)
+	mustClone(t, s, gen1, copy1)
+	if err := q.SetCopyQuota(ctx, copy2, 64<<20); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("SetCopyQuota of a missing copy = %v, want ErrNotFound", err)
+	}
+	for _, name := range []string{"", "..", "a/b"} {
+		if err := q.SetCopyQuota(ctx, name, 64<<20); err == nil {
+			t.Errorf("SetCopyQuota(%q) succeeded", name)
+		}
+	}
+	if err := q.SetCopyQuota(ctx, copy1, -1); err == nil {
+		t.Error("SetCopyQuota of -1 bytes succeeded")
+	}
+	for _, bytes := range []int64{64 << 20, 128 << 20, 0} {
+		if err := q.SetCopyQuota(ctx, copy1, bytes); err != nil {
+			t.Errorf("SetCopyQuota(%d): %v", bytes, err)
+		}
+	}
 }
 
 // each runs f for every id at once and reports the errors.

@@ -361,36 +361,45 @@ func TestInterruptedFreeze(t *testing.T) {
 }
 
 func TestCopyQuota(t *testing.T) {
-	t0 := time.Now()
 	s, _ := newStore(t)
 	ctx := context.Background()
 	golden(t, s, "g1")
-	t.Logf("store and golden took %v", time.Since(t0).Round(time.Millisecond))
+	refquota := func(id string) string {
+		return zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/"+id)
+	}
+	var paths []string
+	for _, id := range []string{"small", "other"} {
+		p, err := s.Clone(ctx, "g1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
 	// Small: under TCG emulation, writes near a quota are slow.
-	s.SetCopyQuota(4 << 20)
-	c, err := s.Clone(ctx, "g1", "small")
-	if err != nil {
+	if err := s.SetCopyQuota(ctx, "small", 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/small"); got != "4194304" {
-		t.Errorf("refquota = %q", got)
+	if got, other := refquota("small"), refquota("other"); got != "4194304" || other != "0" {
+		t.Errorf("refquota = %q, of the other copy %q; want 4194304, 0", got, other)
 	}
 	// Near a quota ZFS makes each transaction wait for the pool to sync; with
 	// 8k records that is 128 transactions per MiB, minutes under TCG. The
 	// quota is what is tested here, so use large records for this write.
 	zfsCmd(t, "zfs", "set", "recordsize=1M", s.Parent()+"/copies/small")
 	start := time.Now()
-	werr := storagetest.WriteRandom(filepath.Join(c, "big"), 16<<20)
+	werr := storagetest.WriteRandom(filepath.Join(paths[0], "big"), 16<<20)
 	t.Logf("writing into the copy until the quota stopped it took %v", time.Since(start).Round(time.Millisecond))
 	if !errors.Is(werr, syscall.EDQUOT) && !errors.Is(werr, syscall.ENOSPC) {
 		t.Errorf("writing 16 MiB into a 4 MiB copy: %v, want EDQUOT", werr)
 	}
-	s.SetCopyQuota(0)
-	if _, err := s.Clone(ctx, "g1", "unbounded"); err != nil {
+	if err := s.SetCopyQuota(ctx, "small", 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/unbounded"); got != "0" {
-		t.Errorf("refquota without a quota = %q", got)
+	if got := refquota("small"); got != "0" {
+		t.Errorf("refquota after removing the quota = %q", got)
+	}
+	if err := storagetest.WriteRandom(filepath.Join(paths[0], "big"), 8<<20); err != nil {
+		t.Errorf("writing 8 MiB after removing the quota: %v", err)
 	}
 }
 
