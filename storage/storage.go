@@ -6,6 +6,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Kind says what a volume is for.
@@ -44,6 +45,9 @@ type Usage struct {
 type Storage interface {
 	// Backend names the backend: "btrfs" or "zfs".
 	Backend() string
+	// Root is the folder under which the files of every volume are visible,
+	// so that ditto can find the processes working in its volumes.
+	Root() string
 	// CreateBuilding makes a new empty writable volume for generation gen and
 	// returns its path.
 	CreateBuilding(ctx context.Context, gen string) (string, error)
@@ -66,6 +70,15 @@ type Storage interface {
 	Reclaim(ctx context.Context) error
 }
 
+// Quota is the optional capability of a backend to cap what one copy may
+// hold, so that one runaway test cannot fill the pool for every other
+// copy. Callers discover it with a type assertion on a Storage.
+type Quota interface {
+	// SetCopyQuota limits copy copyID to bytes; 0 removes the limit. Writes
+	// past it fail inside the copy (EDQUOT). A missing copy is ErrNotFound.
+	SetCopyQuota(ctx context.Context, copyID string, bytes int64) error
+}
+
 // ErrNotFound is returned (wrapped) when a named volume does not exist.
 var ErrNotFound = errors.New("volume not found")
 
@@ -76,3 +89,17 @@ var ErrNoSpace = errors.New("no space left in the pool")
 // ErrHasClones is returned (wrapped) when a golden cannot be destroyed yet
 // because copies still depend on it; gc retries once they are gone.
 var ErrHasClones = errors.New("golden still has clones")
+
+// HumanBytes formats a byte count as ditto prints sizes, such as "1.5 GiB".
+func HumanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

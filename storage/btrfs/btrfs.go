@@ -118,6 +118,9 @@ func setMode(path string, gid int) error {
 // Backend implements storage.Storage.
 func (s *Store) Backend() string { return "btrfs" }
 
+// Root implements storage.Storage: the pool folder.
+func (s *Store) Root() string { return s.dir }
+
 // path returns where volume name of kind lives, refusing any name that could
 // point outside its folder.
 func (s *Store) path(kind storage.Kind, name string) (string, error) {

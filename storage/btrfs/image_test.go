@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dittodb/ditto/internal/testbtrfs"
+	"github.com/dittodb/ditto/storage"
 	"github.com/dittodb/ditto/storage/btrfs"
 )
 
@@ -87,6 +88,42 @@ func TestImage(t *testing.T) {
 	}
 	if out, err := exec.Command("losetup", "-a").CombinedOutput(); err != nil || strings.Contains(string(out), img) {
 		t.Errorf("losetup -a = %s, %v; still lists %s", out, err, img)
+	}
+}
+
+// imagePaths returns where a test's embedded image and its mount point
+// go; whatever the test mounts there is unmounted and detached after it.
+func imagePaths(t *testing.T) (img, mnt string) {
+	testbtrfs.Require(t)
+	dir := t.TempDir()
+	img, mnt = filepath.Join(dir, "pool.img"), filepath.Join(dir, "pool")
+	t.Cleanup(func() {
+		if err := btrfs.Unmount(ctx, mnt); err != nil {
+			t.Error(err)
+		}
+		if out := testbtrfs.WaitDetached(t, img); out != "" {
+			t.Errorf("loop device left: %s", out)
+		}
+	})
+	return img, mnt
+}
+
+// Opening a pool with an image through the registry mounts it first, once.
+func TestOpenEmbeddedImage(t *testing.T) {
+	img, mnt := imagePaths(t)
+	if err := btrfs.CreateImage(ctx, img, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	cfg := storage.Config{Backend: "btrfs", Path: mnt, Image: img, ImageSize: 256 << 20, GID: testGID}
+	for i := 0; i < 2; i++ {
+		s, err := storage.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend() != "btrfs" || s.Root() != mnt {
+			t.Errorf("Open = %s store at %s, want btrfs at %s", s.Backend(), s.Root(), mnt)
+		}
+		checkMounted(t, mnt, true)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -109,5 +110,18 @@ func TestClearReadOnly(t *testing.T) {
 	}
 	if err := destroy(snap); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestDeviceErrors(t *testing.T) {
+	out := "[/dev/loop0].write_io_errs    0\n[/dev/loop0].read_io_errs     3\n" +
+		"[/dev/loop0].flush_io_errs    0\n[/dev/loop1].corruption_errs  1\n[/dev/loop0].generation_errs  0\n" +
+		"ERROR: errors on device\n"
+	want := []string{"[/dev/loop0].read_io_errs 3", "[/dev/loop1].corruption_errs 1"}
+	if got := deviceErrors(out); !slices.Equal(got, want) {
+		t.Errorf("deviceErrors = %q, want %q", got, want)
+	}
+	if got := deviceErrors("[/dev/loop0].write_io_errs 0\n"); len(got) != 0 {
+		t.Errorf("deviceErrors without errors = %q", got)
 	}
 }

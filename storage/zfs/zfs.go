@@ -29,7 +29,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	gozfs "github.com/mistifyio/go-zfs/v3"
 
@@ -52,10 +51,12 @@ type Store struct {
 	pool      string
 	mountBase string
 	gid       int
-	copyQuota atomic.Uint64
 }
 
-var _ storage.Storage = (*Store)(nil)
+var (
+	_ storage.Storage = (*Store)(nil)
+	_ storage.Quota   = (*Store)(nil)
+)
 
 // Open checks that ZFS is usable, creates the parent dataset POOL/PATH if
 // missing (compression=lz4, atime=off, not mounted itself), and the folders
@@ -119,13 +120,38 @@ func Check(pool string) error {
 // Backend implements storage.Storage.
 func (s *Store) Backend() string { return "zfs" }
 
+// Root implements storage.Storage: the mount base.
+func (s *Store) Root() string { return s.mountBase }
+
 // Parent returns the parent dataset POOL/PATH.
 func (s *Store) Parent() string { return s.parent }
 
-// SetCopyQuota sets the refquota of copies cloned from now on, in bytes, so
-// that one runaway test cannot fill the pool; 0 (the default) means none.
-// Writes past it fail with "Disk quota exceeded" inside the copy.
-func (s *Store) SetCopyQuota(bytes uint64) { s.copyQuota.Store(bytes) }
+// SetCopyQuota implements storage.Quota with the copy's refquota, which
+// counts what the copy references, the golden's data it shares included.
+func (s *Store) SetCopyQuota(ctx context.Context, copyID string, bytes int64) error {
+	if err := checkName("copy", copyID); err != nil {
+		return err
+	}
+	if bytes < 0 {
+		return fmt.Errorf("setting the quota of copy %q: %d bytes is negative: give a size, or 0 for no limit", copyID, bytes)
+	}
+	what := fmt.Sprintf("copy %q", copyID)
+	ds, _, err := s.find(ctx, storage.KindCopy, copyID)
+	if err != nil {
+		return fail("setting the quota of", what, err)
+	}
+	if ds == "" {
+		return fmt.Errorf("setting the quota of %s: %w: check the name with `ditto copy list`", what, storage.ErrNotFound)
+	}
+	q := "none"
+	if bytes > 0 {
+		q = strconv.FormatInt(bytes, 10)
+	}
+	if _, err := run(ctx, "zfs", "set", "refquota="+q, ds); err != nil {
+		return fail("setting the quota of", what, err)
+	}
+	return nil
+}
 
 func (s *Store) dataset(k storage.Kind, name string) string {
 	return s.parent + "/" + containers[k] + "/" + name
@@ -232,7 +258,7 @@ func (s *Store) Freeze(ctx context.Context, gen string) (string, error) {
 }
 
 // Clone implements storage.Storage with one `zfs clone` of golden/GEN@golden
-// that sets the mountpoint, ditto's properties and the copy quota at once.
+// that sets the mountpoint and ditto's properties at once.
 func (s *Store) Clone(ctx context.Context, gen, copyID string) (string, error) {
 	if err := checkName("generation", gen); err != nil {
 		return "", err
@@ -264,9 +290,6 @@ func (s *Store) Clone(ctx context.Context, gen, copyID string) (string, error) {
 	}
 	for k, v := range volumeProps {
 		props[k] = v
-	}
-	if q := s.copyQuota.Load(); q > 0 {
-		props["refquota"] = strconv.FormatUint(q, 10)
 	}
 	// Not go-zfs's Dataset.Clone: it always passes -p, with which `zfs
 	// clone` silently succeeds when the target already exists.

@@ -6,17 +6,16 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dittodb/ditto/storage"
+	"github.com/dittodb/ditto/storage/storagetest"
 )
 
 // Integration tests on real OpenZFS. They run only when
@@ -54,21 +53,23 @@ func randomID(t *testing.T) string {
 }
 
 // newStore opens a Store on a fresh parent dataset, destroyed after the test.
-func newStore(t *testing.T) (*Store, string) {
+func newStore(t *testing.T) (*Store, string) { return newStoreGID(t, os.Getgid()) }
+
+func newStoreGID(t *testing.T, gid int) (*Store, string) {
 	t.Helper()
 	pool := testPool(t)
 	parent := pool + "/ditto-test-" + randomID(t)
 	base := filepath.Join(t.TempDir(), "zfs")
-	s, err := Open(parent, base, os.Getgid())
-	if err != nil {
-		t.Fatalf("Open(%s): %v", parent, err)
-	}
-	t.Cleanup(func() {
-		if _, err := run(context.Background(), "zfs", "destroy", "-r", "-R", "-f", parent); err != nil {
+	t.Cleanup(func() { // also after an Open that failed half-way
+		if _, err := run(context.Background(), "zfs", "destroy", "-r", "-R", "-f", parent); err != nil && !isNotExist(err) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	return s, base
+	s, err := storage.Open(context.Background(), storage.Config{Backend: "zfs", Dataset: parent, MountBase: base, GID: gid})
+	if err != nil {
+		t.Fatalf("Open(%s): %v", parent, err)
+	}
+	return s.(*Store), base
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -106,38 +107,6 @@ func golden(t *testing.T, s *Store, gen string) string {
 	return g
 }
 
-// writeRandomErr writes mib MiB of incompressible data to path, then syncs
-// it. (Syncing every MiB makes writes near a quota wait for a transaction
-// group each: 85 s instead of ~15 s under TCG emulation.) Under TCG emulation generating random bytes is slow, so one
-// random MiB is written repeatedly (ZFS does not dedup by default).
-func writeRandomErr(path string, mib int) error {
-	block := make([]byte, 1<<20)
-	if _, err := rand.Read(block); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for i := 1; i <= mib; i++ {
-		if _, err := f.Write(block); err != nil {
-			return err
-		}
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-func writeRandom(t *testing.T, path string, mib int) {
-	t.Helper()
-	if err := writeRandomErr(path, mib); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestZFSVersion(t *testing.T) {
 	testPool(t)
 	t.Logf("running on %s", strings.ReplaceAll(zfsCmd(t, "zfs", "version"), "\n", ", "))
@@ -168,10 +137,20 @@ func TestOpenSetsUpParent(t *testing.T) {
 	}
 }
 
-func TestCreateFreezeCloneIsolation(t *testing.T) {
+func TestConformance(t *testing.T) {
+	testPool(t)
+	storagetest.Run(t, func(t *testing.T, gid int) storage.Storage {
+		s, _ := newStoreGID(t, gid)
+		return s
+	})
+}
+
+// Every volume is a dataset with ditto's properties, mounted under the
+// mount base; a golden is read-only with a snapshot @golden that copies
+// clone.
+func TestVolumeProperties(t *testing.T) {
 	s, base := newStore(t)
 	ctx := context.Background()
-
 	b, err := s.CreateBuilding(ctx, "g1")
 	if err != nil {
 		t.Fatal(err)
@@ -179,19 +158,10 @@ func TestCreateFreezeCloneIsolation(t *testing.T) {
 	if b != filepath.Join(base, "building", "g1") {
 		t.Errorf("building path %s", b)
 	}
-	st, err := os.Stat(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o710 {
-		t.Errorf("building root mode %v, want 0710", st.Mode().Perm())
-	}
 	props := zfsCmd(t, "zfs", "get", "-H", "-o", "value", "recordsize,compression,atime,ditto:role,ditto:name", s.Parent()+"/building/g1")
 	if props != "8192\nlz4\noff\nbuilding\ng1" && props != "8K\nlz4\noff\nbuilding\ng1" {
 		t.Errorf("building properties = %q", props)
 	}
-	writeFile(t, filepath.Join(b, "file"), "golden")
-
 	g, err := s.Freeze(ctx, "g1")
 	if err != nil {
 		t.Fatal(err)
@@ -199,100 +169,71 @@ func TestCreateFreezeCloneIsolation(t *testing.T) {
 	if g != filepath.Join(base, "golden", "g1") {
 		t.Errorf("golden path %s", g)
 	}
-	if _, err := os.Stat(b); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("building mount folder still there: %v", err)
-	}
-	if got := readFile(t, filepath.Join(g, "file")); got != "golden" {
-		t.Fatalf("golden file = %q", got)
-	}
-	if err := os.WriteFile(filepath.Join(g, "new"), nil, 0o644); !errors.Is(err, syscall.EROFS) {
-		t.Errorf("writing into the golden: %v, want EROFS", err)
+	if got := zfsCmd(t, "zfs", "get", "-H", "-o", "value", "readonly,ditto:role", s.Parent()+"/golden/g1"); got != "on\ngolden" {
+		t.Errorf("golden properties = %q", got)
 	}
 	if got := zfsCmd(t, "zfs", "list", "-H", "-o", "name", "-t", "snapshot", s.Parent()+"/golden/g1@golden"); got != s.Parent()+"/golden/g1@golden" {
 		t.Errorf("snapshot: %q", got)
 	}
-	// Freeze again returns the same golden.
-	if g2, err := s.Freeze(ctx, "g1"); err != nil || g2 != g {
-		t.Errorf("second Freeze = %q, %v", g2, err)
-	}
-
 	start := time.Now()
-	c1, err := s.Clone(ctx, "g1", "c1")
+	c, err := s.Clone(ctx, "g1", "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("Clone took %v", time.Since(start).Round(time.Millisecond))
-	c2, err := s.Clone(ctx, "g1", "c2")
-	if err != nil {
-		t.Fatal(err)
+	if c != filepath.Join(base, "copies", "c1") {
+		t.Errorf("copy path %s", c)
 	}
-	if c1 != filepath.Join(base, "copies", "c1") {
-		t.Errorf("copy path %s", c1)
-	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-o", "value", "origin,readonly,recordsize", s.Parent()+"/copies/c1"); got != s.Parent()+"/golden/g1@golden\noff\n8K" {
+	if got := zfsCmd(t, "zfs", "get", "-H", "-o", "value", "origin,readonly,recordsize,ditto:role,ditto:name,ditto:origin", s.Parent()+"/copies/c1"); got != s.Parent()+"/golden/g1@golden\noff\n8K\ncopy\nc1\ng1" {
 		t.Errorf("clone properties = %q", got)
-	}
-	for _, c := range []string{c1, c2} {
-		if got := readFile(t, filepath.Join(c, "file")); got != "golden" {
-			t.Fatalf("%s/file = %q", c, got)
-		}
-	}
-	writeFile(t, filepath.Join(c1, "file"), "changed in c1")
-	writeFile(t, filepath.Join(c1, "only-c1"), "x")
-	if err := os.Remove(filepath.Join(c2, "file")); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, filepath.Join(g, "file")); got != "golden" {
-		t.Errorf("golden changed: %q", got)
-	}
-	if got := readFile(t, filepath.Join(c1, "file")); got != "changed in c1" {
-		t.Errorf("c1 = %q", got)
-	}
-	if _, err := os.Stat(filepath.Join(c2, "only-c1")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("c1's file visible in c2: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(g, "only-c1")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("c1's file visible in golden: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(c2, "file")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("file removed in c2 still there: %v", err)
-	}
-	c3, err := s.Clone(ctx, "g1", "c3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, filepath.Join(c3, "file")); got != "golden" {
-		t.Errorf("new clone sees %q", got)
 	}
 }
 
-func TestCloneErrors(t *testing.T) {
-	s, _ := newStore(t)
+// A golden with copies is kept (ErrHasClones) until they are gone; a copy
+// in use is busy; destroying everything leaves no dataset and no mount
+// folder behind.
+func TestDestroyCleansUp(t *testing.T) {
+	s, base := newStore(t)
 	ctx := context.Background()
-	if _, err := s.Clone(ctx, "nope", "c1"); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("Clone of a missing golden = %v, want ErrNotFound", err)
+	golden(t, s, "g1")
+	c1, err := s.Clone(ctx, "g1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Destroy(ctx, storage.KindGolden, "g1"); !errors.Is(err, storage.ErrHasClones) {
+		t.Fatalf("Destroy of a golden with clones = %v, want ErrHasClones", err)
+	}
+	f, err := os.Open(filepath.Join(c1, "pgdata", "file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Destroy(ctx, storage.KindCopy, "c1")
+	f.Close()
+	if err == nil {
+		t.Log("destroy of a copy with an open file succeeded (lazy unmount)")
+	} else if !errors.Is(err, ErrBusy) {
+		t.Errorf("Destroy of a busy copy = %v, want ErrBusy", err)
 	}
 	if _, err := s.CreateBuilding(ctx, "b1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Clone(ctx, "b1", "c1"); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("Clone of a building = %v, want ErrNotFound", err)
+	for _, v := range []struct {
+		kind storage.Kind
+		name string
+	}{{storage.KindCopy, "c1"}, {storage.KindGolden, "g1"}, {storage.KindBuilding, "b1"}} {
+		if err := s.Destroy(ctx, v.kind, v.name); err != nil {
+			t.Fatalf("Destroy %s %s: %v", v.kind, v.name, err)
+		}
 	}
-	golden(t, s, "g1")
-	if _, err := s.Clone(ctx, "g1", "c1"); err != nil {
-		t.Fatal(err)
+	left := zfsCmd(t, "zfs", "list", "-H", "-r", "-t", "all", "-o", "name", s.Parent())
+	if want := strings.Join([]string{s.Parent(), s.Parent() + "/building", s.Parent() + "/copies", s.Parent() + "/golden"}, "\n"); left != want {
+		t.Errorf("datasets left:\n%s", left)
 	}
-	if _, err := s.Clone(ctx, "g1", "c1"); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("second Clone c1 = %v, want fs.ErrExist", err)
-	}
-	if _, err := s.CreateBuilding(ctx, "b1"); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("second CreateBuilding b1 = %v, want fs.ErrExist", err)
-	}
-	if _, err := s.Clone(ctx, "g1", "bad/name"); err == nil {
-		t.Error("bad copy name accepted")
-	}
-	if _, err := s.Freeze(ctx, "missing"); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("Freeze of a missing building = %v, want ErrNotFound", err)
+	for _, d := range []string{"building", "golden", "copies"} {
+		entries, _ := os.ReadDir(filepath.Join(base, d))
+		if len(entries) != 0 {
+			t.Errorf("%s/ not empty: %v", d, entries)
+		}
 	}
 }
 
@@ -375,86 +316,6 @@ func TestListProperties(t *testing.T) {
 	}
 }
 
-func TestDestroy(t *testing.T) {
-	s, base := newStore(t)
-	ctx := context.Background()
-	golden(t, s, "g1")
-	c1, err := s.Clone(ctx, "g1", "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Clone(ctx, "g1", "c2"); err != nil {
-		t.Fatal(err)
-	}
-
-	// A golden with clones is kept, and so are its clones.
-	err = s.Destroy(ctx, storage.KindGolden, "g1")
-	if !errors.Is(err, storage.ErrHasClones) {
-		t.Fatalf("Destroy of a golden with clones = %v, want ErrHasClones", err)
-	}
-	t.Logf("golden with clones: %v", err)
-	if got := readFile(t, filepath.Join(c1, "pgdata", "file")); got != "golden g1" {
-		t.Fatalf("clone damaged: %q", got)
-	}
-
-	// A copy in use (open file, cwd) is busy, not destroyed.
-	f, err := os.Open(filepath.Join(c1, "pgdata", "file"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.Destroy(ctx, storage.KindCopy, "c1")
-	f.Close()
-	if err == nil {
-		t.Log("destroy of a copy with an open file succeeded (lazy unmount)")
-	} else if !errors.Is(err, ErrBusy) {
-		t.Errorf("Destroy of a busy copy = %v, want ErrBusy", err)
-	}
-
-	for _, id := range []string{"c1", "c2"} {
-		if err := s.Destroy(ctx, storage.KindCopy, id); err != nil {
-			t.Fatalf("Destroy copy %s: %v", id, err)
-		}
-	}
-	if _, err := os.Stat(c1); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("copy mount folder left: %v", err)
-	}
-	// Missing is not an error, for every kind.
-	for _, k := range []storage.Kind{storage.KindCopy, storage.KindGolden, storage.KindBuilding} {
-		if err := s.Destroy(ctx, k, "missing"); err != nil {
-			t.Errorf("Destroy of a missing %s: %v", k, err)
-		}
-	}
-	if err := s.Destroy(ctx, storage.KindCopy, "c1"); err != nil {
-		t.Errorf("second Destroy: %v", err)
-	}
-	if err := s.Destroy(ctx, storage.KindGolden, "g1"); err != nil {
-		t.Fatalf("Destroy golden after its clones: %v", err)
-	}
-	if _, err := s.CreateBuilding(ctx, "b1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Destroy(ctx, storage.KindBuilding, "b1"); err != nil {
-		t.Fatal(err)
-	}
-	vols, err := s.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vols) != 0 {
-		t.Errorf("left after destroying everything: %+v", vols)
-	}
-	left := zfsCmd(t, "zfs", "list", "-H", "-r", "-t", "all", "-o", "name", s.Parent())
-	if want := strings.Join([]string{s.Parent(), s.Parent() + "/building", s.Parent() + "/copies", s.Parent() + "/golden"}, "\n"); left != want {
-		t.Errorf("datasets left:\n%s", left)
-	}
-	for _, d := range []string{"building", "golden", "copies"} {
-		entries, _ := os.ReadDir(filepath.Join(base, d))
-		if len(entries) != 0 {
-			t.Errorf("%s/ not empty: %v", d, entries)
-		}
-	}
-}
-
 // A crash in the middle of Freeze (after the rename, before the role
 // change) leaves a building that List reports, Freeze completes and Destroy
 // removes.
@@ -499,103 +360,46 @@ func TestInterruptedFreeze(t *testing.T) {
 	}
 }
 
-func TestUsage(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := context.Background()
-	u0, err := s.Usage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u0.Size == 0 || u0.Free == 0 || u0.Used == 0 || u0.Free > u0.Size {
-		t.Fatalf("Usage = %+v", u0)
-	}
-	b, err := s.CreateBuilding(ctx, "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeRandom(t, filepath.Join(b, "random"), 32)
-	zfsCmd(t, "zpool", "sync", strings.SplitN(s.Parent(), "/", 2)[0])
-	u1, err := s.Usage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("usage before %+v after 32 MiB %+v", u0, u1)
-	if u1.Used < u0.Used+30<<20 || u1.Free > u0.Free-30<<20 {
-		t.Errorf("usage did not grow by 32 MiB: before %+v after %+v", u0, u1)
-	}
-}
-
 func TestCopyQuota(t *testing.T) {
-	t0 := time.Now()
 	s, _ := newStore(t)
 	ctx := context.Background()
 	golden(t, s, "g1")
-	t.Logf("store and golden took %v", time.Since(t0).Round(time.Millisecond))
+	refquota := func(id string) string {
+		return zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/"+id)
+	}
+	var paths []string
+	for _, id := range []string{"small", "other"} {
+		p, err := s.Clone(ctx, "g1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
 	// Small: under TCG emulation, writes near a quota are slow.
-	s.SetCopyQuota(4 << 20)
-	c, err := s.Clone(ctx, "g1", "small")
-	if err != nil {
+	if err := s.SetCopyQuota(ctx, "small", 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/small"); got != "4194304" {
-		t.Errorf("refquota = %q", got)
+	if got, other := refquota("small"), refquota("other"); got != "4194304" || other != "0" {
+		t.Errorf("refquota = %q, of the other copy %q; want 4194304, 0", got, other)
 	}
 	// Near a quota ZFS makes each transaction wait for the pool to sync; with
 	// 8k records that is 128 transactions per MiB, minutes under TCG. The
 	// quota is what is tested here, so use large records for this write.
 	zfsCmd(t, "zfs", "set", "recordsize=1M", s.Parent()+"/copies/small")
 	start := time.Now()
-	werr := writeRandomErr(filepath.Join(c, "big"), 16)
+	werr := storagetest.WriteRandom(filepath.Join(paths[0], "big"), 16<<20)
 	t.Logf("writing into the copy until the quota stopped it took %v", time.Since(start).Round(time.Millisecond))
 	if !errors.Is(werr, syscall.EDQUOT) && !errors.Is(werr, syscall.ENOSPC) {
 		t.Errorf("writing 16 MiB into a 4 MiB copy: %v, want EDQUOT", werr)
 	}
-	s.SetCopyQuota(0)
-	if _, err := s.Clone(ctx, "g1", "unbounded"); err != nil {
+	if err := s.SetCopyQuota(ctx, "small", 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := zfsCmd(t, "zfs", "get", "-H", "-p", "-o", "value", "refquota", s.Parent()+"/copies/unbounded"); got != "0" {
-		t.Errorf("refquota without a quota = %q", got)
+	if got := refquota("small"); got != "0" {
+		t.Errorf("refquota after removing the quota = %q", got)
 	}
-}
-
-func TestParallelClones(t *testing.T) {
-	s, _ := newStore(t)
-	ctx := context.Background()
-	golden(t, s, "g1")
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			id := fmt.Sprintf("p%d", i)
-			p, err := s.Clone(ctx, "g1", id)
-			if err == nil {
-				err = os.WriteFile(filepath.Join(p, "id"), []byte(id), 0o644)
-			}
-			errs <- err
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	vols, err := s.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(vols) != n+1 {
-		t.Fatalf("List has %d volumes, want %d", len(vols), n+1)
-	}
-	for _, v := range vols[1:] {
-		if got := readFile(t, filepath.Join(v.Path, "id")); got != v.Name {
-			t.Errorf("%s sees %q", v.Name, got)
-		}
+	if err := storagetest.WriteRandom(filepath.Join(paths[0], "big"), 8<<20); err != nil {
+		t.Errorf("writing 8 MiB after removing the quota: %v", err)
 	}
 }
 
@@ -633,6 +437,34 @@ func TestPoolErrors(t *testing.T) {
 		t.Fatalf("Open on a degraded pool = %v, want ErrPoolUnhealthy", err)
 	}
 	t.Logf("degraded pool: %v", err)
+}
+
+// Opening with an image through the registry imports (here: creates) the
+// file pool first.
+func TestOpenEmbeddedFilePool(t *testing.T) {
+	testPool(t)
+	ctx := context.Background()
+	name := "dittofile" + randomID(t)
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if _, err := run(context.Background(), "zpool", "destroy", "-f", name); err != nil && !strings.Contains(stderrOf(err), "no such pool") {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	cfg := storage.Config{Backend: "zfs", Dataset: name + "/ditto", MountBase: filepath.Join(dir, "zfs"),
+		Image: filepath.Join(dir, "pool.img"), ImageSize: 256 << 20, GID: os.Getgid()}
+	for i := 0; i < 2; i++ {
+		s, err := storage.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend() != "zfs" || s.Root() != cfg.MountBase {
+			t.Errorf("Open = %s store at %s, want zfs at %s", s.Backend(), s.Root(), cfg.MountBase)
+		}
+	}
+	if got := zfsCmd(t, "zpool", "list", "-H", "-o", "health", name); got != "ONLINE" {
+		t.Errorf("health %q", got)
+	}
 }
 
 func TestCreateFilePool(t *testing.T) {
