@@ -11,15 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/dittodb/ditto/postgres"
-	"github.com/dittodb/ditto/storage/btrfs"
-	"github.com/dittodb/ditto/storage/zfs"
+	"github.com/dittodb/ditto/storage"
 )
 
 // CheckStatus is the outcome of one doctor check.
@@ -340,26 +338,29 @@ func (d *doctor) poolConfig() {
 	}
 }
 
-// pool checks that the pool is mounted and healthy and has room, and opens
-// it for the golden check when it can do so without changing anything.
+// pool runs the backend's own check of the pool (mounted or imported,
+// healthy, room for the embedded image), which changes nothing, then opens
+// it for the golden check when opening changes nothing either.
 func (d *doctor) pool() {
-	var mounted bool
-	if d.cfg.Backend == "zfs" {
-		mounted = d.zfsPool()
-	} else {
-		mounted = d.btrfsPool()
-	}
-	if !mounted {
-		return
-	}
 	u, err := postgres.LookupOSUser(d.cfg.PGUser)
 	if err != nil {
 		d.why = "no postgres user"
 		return
 	}
 	m := &Manager{Home: d.home, Config: d.cfg, Log: d.log, pgUser: u}
-	// The pool is mounted, so opening it mounts nothing: it only checks the
-	// pool and its folders.
+	h, err := storage.Check(d.ctx, m.storageConfig())
+	if err != nil {
+		d.add("pool.health", CheckFail, err.Error(), "use --backend btrfs or --backend zfs with ditto init")
+		d.why = "unknown backend"
+		return
+	}
+	for _, f := range h.Findings {
+		d.add(f.Name, CheckStatus(f.Status), f.Detail, f.Fix)
+	}
+	if h.Unready != "" {
+		d.why = h.Unready
+		return
+	}
 	if m.store, err = m.openStorage(d.ctx); err != nil {
 		d.add("pool.open", CheckFail, err.Error(), "see the pool checks above")
 		d.why = "the pool cannot be opened"
@@ -367,129 +368,6 @@ func (d *doctor) pool() {
 	}
 	d.m = m
 	d.space()
-}
-
-func (d *doctor) btrfsPool() bool {
-	c := d.cfg
-	if c.Image != "" {
-		if ok, err := btrfs.IsMounted(c.PoolPath); err != nil || !ok {
-			if !exists(c.Image) {
-				d.add("pool.mounted", CheckFail, "the embedded pool image "+c.Image+" is missing",
-					"restore it from a backup; or remove "+d.home.Config()+" and run ditto init and ditto reseed again")
-			} else {
-				d.add("pool.mounted", CheckWarn, fmt.Sprintf("the embedded pool image %s is not mounted at %s (after a reboot)", c.Image, c.PoolPath),
-					"any ditto command mounts it on demand (ditto status); ditto-pool.service does it at boot")
-			}
-			d.why = "the pool is not mounted"
-			return false
-		}
-	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(c.PoolPath, &st); err != nil || st.Type != unix.BTRFS_SUPER_MAGIC {
-		detail := fmt.Sprintf("%s is not on a mounted Btrfs filesystem", c.PoolPath)
-		if err != nil {
-			detail = fmt.Sprintf("%s: %v", c.PoolPath, err)
-		}
-		d.add("pool.mounted", CheckFail, detail, "mount the Btrfs filesystem that holds it (see /etc/fstab and dmesg)")
-		d.why = "the pool is not mounted"
-		return false
-	}
-	d.add("pool.mounted", CheckOK, "Btrfs mounted at "+c.PoolPath, "")
-
-	switch {
-	case st.Flags&unix.ST_RDONLY != 0:
-		d.add("pool.health", CheckFail, c.PoolPath+" is mounted read-only (Btrfs turns read-only after an error)",
-			"look at dmesg; unmount it and run btrfs check on its device")
-	default:
-		d.btrfsDeviceStats(c.PoolPath)
-	}
-	if c.Image != "" {
-		d.imageRoom(c.Image)
-	}
-	return true
-}
-
-// btrfsDeviceStats reads the error counters of the pool's devices.
-func (d *doctor) btrfsDeviceStats(mnt string) {
-	tool, err := findTool("btrfs")
-	if err != nil {
-		d.add("pool.health", CheckOK, "mounted read-write (device error counters not read: btrfs-progs missing)", "")
-		return
-	}
-	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, tool, "device", "stats", "--check", mnt).CombinedOutput()
-	if err == nil {
-		d.add("pool.health", CheckOK, "mounted read-write, no device errors (btrfs device stats)", "")
-		return
-	}
-	var bad []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[1] != "0" {
-			bad = append(bad, f[0]+" "+f[1])
-		}
-	}
-	if len(bad) == 0 {
-		d.add("pool.health", CheckWarn, "btrfs device stats failed: "+strings.TrimSpace(string(out)), "run btrfs device stats "+mnt)
-		return
-	}
-	d.add("pool.health", CheckFail, "device errors: "+strings.Join(bad, ", "),
-		"look at dmesg and the disk; after fixing, btrfs device stats -z "+mnt+" resets the counters")
-}
-
-// imageRoom warns when the sparse image may grow beyond the free space of
-// the filesystem that holds it: writes in copies would then fail with I/O
-// errors instead of a clean "no space".
-func (d *doctor) imageRoom(img string) {
-	fi, err := os.Stat(img)
-	if err != nil {
-		return
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	var host unix.Statfs_t
-	if !ok || unix.Statfs(filepath.Dir(img), &host) != nil {
-		return
-	}
-	allocated := uint64(st.Blocks) * 512
-	growth := uint64(0)
-	if uint64(fi.Size()) > allocated {
-		growth = uint64(fi.Size()) - allocated
-	}
-	free := host.Bavail * uint64(host.Bsize)
-	if free < growth {
-		d.add("pool.image", CheckWarn, fmt.Sprintf("the sparse image %s may still grow by %s, but its filesystem has %s free",
-			img, HumanBytes(growth), HumanBytes(free)), "free space on "+filepath.Dir(img)+", or keep fewer or smaller copies")
-		return
-	}
-	d.add("pool.image", CheckOK, fmt.Sprintf("image uses %s of %s; its filesystem has %s free", HumanBytes(allocated), HumanBytes(uint64(fi.Size())), HumanBytes(free)), "")
-}
-
-// zfsPool checks the pool with the backend's own check (tools, module,
-// imported, ONLINE), then that the dataset exists, without creating it.
-func (d *doctor) zfsPool() bool {
-	ds := d.cfg.Dataset
-	pool, _, _ := strings.Cut(ds, "/")
-	if err := zfs.Check(pool); err != nil {
-		d.add("pool.health", CheckFail, err.Error(), "see the kernel and tools checks above; zpool import "+pool+" if it is not imported")
-		d.why = "the ZFS pool is not usable"
-		return false
-	}
-	d.add("pool.health", CheckOK, "zpool "+pool+" is imported and ONLINE", "")
-	zfsCmd, err := findTool("zfs")
-	if err != nil {
-		d.why = "zfs tools missing"
-		return false
-	}
-	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, zfsCmd, "list", "-H", "-o", "name", ds).CombinedOutput(); err != nil {
-		d.add("pool.mounted", CheckFail, fmt.Sprintf("dataset %s: %s", ds, strings.TrimSpace(string(out))),
-			"ditto init --backend zfs --dataset "+ds+" creates it again (then ditto reseed)")
-		d.why = "the dataset is missing"
-		return false
-	}
-	d.add("pool.mounted", CheckOK, "dataset "+ds+" exists", "")
-	return true
 }
 
 func (d *doctor) space() {

@@ -161,7 +161,7 @@ func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]s
 // reseed's server runs on a building volume, which only dies with the
 // reseed, and nothing else in the pool's folder is ditto's to stop.
 func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known map[string]proc.Ref, r *GCReport) {
-	running := postmasters(m.volumeRoot())
+	running := postmasters(m.store.Root())
 	for _, v := range vols {
 		if v.Kind != storage.KindCopy {
 			continue
@@ -181,14 +181,6 @@ func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known m
 		}
 		r.Processes = append(r.Processes, ref.PID)
 	}
-}
-
-// volumeRoot is the folder under which every volume's files are visible.
-func (m *Manager) volumeRoot() string {
-	if m.Config.Backend == "zfs" {
-		return m.Home.ZFSMountBase()
-	}
-	return m.Config.PoolPath
 }
 
 func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {

@@ -10,14 +10,12 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
 	"github.com/dittodb/ditto/storage/btrfs"
-	"github.com/dittodb/ditto/storage/zfs"
 )
 
 // Manager runs ditto's operations on one state directory and its pool.
@@ -107,29 +105,18 @@ func (m *Manager) prepareHome() error {
 }
 
 func (m *Manager) openStorage(ctx context.Context) (storage.Storage, error) {
-	c := m.Config
-	switch c.Backend {
-	case "zfs":
-		if c.Image != "" {
-			// the embedded file-backed pool: imported again on demand
-			pool, _, _ := strings.Cut(c.Dataset, "/")
-			if err := zfs.CreateFilePool(ctx, pool, c.Image, c.ImageSize); err != nil {
-				return nil, err
-			}
-		}
-		return zfs.Open(c.Dataset, m.Home.ZFSMountBase(), m.pgUser.GID)
-	default:
-		if c.Image != "" {
-			if err := btrfs.MountImage(ctx, c.Image, c.PoolPath); err != nil {
-				return nil, err
-			}
-		}
-		return btrfs.Open(c.PoolPath, m.pgUser.GID)
-	}
+	return storage.Open(ctx, m.storageConfig())
 }
 
-// Storage returns the backend in use.
-func (m *Manager) Storage() storage.Storage { return m.store }
+// storageConfig is what the backend needs of ditto's config: the embedded
+// image is mounted (Btrfs) or imported (ZFS) on demand.
+func (m *Manager) storageConfig() storage.Config {
+	c := m.Config
+	return storage.Config{
+		Backend: c.Backend, Path: c.PoolPath, Dataset: c.Dataset, MountBase: m.Home.ZFSMountBase(),
+		Image: c.Image, ImageSize: c.ImageSize, GID: m.pgUser.GID,
+	}
+}
 
 // Init creates the state directory and pool. On a home made before, it
 // re-opens the pool, applies the changeable settings given and refuses
@@ -274,15 +261,4 @@ func currentUserName() string {
 }
 
 // HumanBytes formats a byte count as 1.5 GiB.
-func HumanBytes(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}
+func HumanBytes(b uint64) string { return storage.HumanBytes(b) }

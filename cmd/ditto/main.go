@@ -18,6 +18,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dittodb/ditto"
+	// the storage backends ditto can open, registered by their packages
+	_ "github.com/dittodb/ditto/storage/btrfs"
+	_ "github.com/dittodb/ditto/storage/zfs"
 )
 
 func main() {
