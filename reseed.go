@@ -311,12 +311,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	defer os.RemoveAll(sock)
 	defer os.Remove(logFile)
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
-		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: 5432, SocketDir: sock, LogFile: logFile,
-		// wal_level=minimal: the restore truncates each table in the
-		// transaction of its COPY (FREEZE), and index builds make new
-		// files, so neither is written to the WAL as well.
-		Settings: []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
-			"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h", "wal_level=minimal", "max_wal_senders=0"},
+		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: postgres.PrivatePort, SocketDir: sock, LogFile: logFile,
+		Settings: postgres.RestoreSettings(),
 	})
 	if err != nil {
 		return err
@@ -335,7 +331,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	conn.Close(ctx)
 	t := time.Now()
 	ro := postgres.RestoreOptions{
-		Bin: bin, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
+		Bin: bin, Dump: p.dump, SocketDir: sock, Port: postgres.PrivatePort, Superuser: g.Role,
 		Database: g.Database, Jobs: p.jobs, Log: m.Log,
 	}
 	if p.masking != nil {
