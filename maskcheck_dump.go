@@ -109,7 +109,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 					return err
 				}
 				defer conn.Close(context.Background())
-				if schema, err = readSchema(ctx, conn); err != nil {
+				if schema, err = postgres.ReadSchema(ctx, conn); err != nil {
 					return err
 				}
 				return errSchemaRead

@@ -65,7 +65,7 @@ func (mk *masking) filter(srv *postgres.Server, g *Golden, log hclog.Logger) *po
 				return err
 			}
 			defer conn.Close(context.Background())
-			schema, err := readSchema(ctx, conn)
+			schema, err := postgres.ReadSchema(ctx, conn)
 			if err != nil {
 				return err
 			}
