@@ -393,7 +393,7 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 	refs := []proc.Ref{c.Postmaster}
 	if c.DataDir != "" {
-		if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
+		if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
 			refs = append(refs, r)
 		}
 	}
@@ -504,7 +504,7 @@ func (m *Manager) spawnLocked(ctx context.Context, tx *tx, id string) (*Copy, *p
 	if c.Running() {
 		return c, nil, nil
 	}
-	if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
+	if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
 		// started by a ditto process killed before it recorded the server
 		c.Postmaster = r
 		return c, nil, tx.Save(c)
