@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -271,15 +270,15 @@ func (b *bench) removeHome(ctx context.Context, h *home) error {
 	return os.RemoveAll(h.dir)
 }
 
-// ditto runs the ditto binary on home h; debug adds DITTO_LOG_LEVEL=debug
-// (the phase timings of copy create).
-func (b *bench) ditto(ctx context.Context, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
-	return b.dittoBin(ctx, b.o.ditto, h, debug, args...)
+// ditto runs the ditto binary on home h; timed has it log its phase
+// timings (at debug level) as JSON lines, for parseLog.
+func (b *bench) ditto(ctx context.Context, h *home, timed bool, args ...string) (stdout, stderr []byte, err error) {
+	return b.dittoBin(ctx, b.o.ditto, h, timed, args...)
 }
 
 // dittoBin is ditto with another ditto binary (--compare).
-func (b *bench) dittoBin(ctx context.Context, bin string, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
-	return runDitto(b.dittoCmd(ctx, bin, h, debug, args...))
+func (b *bench) dittoBin(ctx context.Context, bin string, h *home, timed bool, args ...string) (stdout, stderr []byte, err error) {
+	return runDitto(b.dittoCmd(ctx, bin, h, timed, args...))
 }
 
 // runDitto runs a command made by dittoCmd; a failure carries the end of
@@ -294,11 +293,11 @@ func runDitto(cmd *exec.Cmd) (stdout, stderr []byte, err error) {
 	return o.Bytes(), e.Bytes(), err
 }
 
-func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, debug bool, args ...string) *exec.Cmd {
+func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, timed bool, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	env := []string{"DITTO_HOME=" + h.dir}
-	if debug {
-		env = append(env, "DITTO_LOG_LEVEL=debug")
+	if timed {
+		env = append(env, "DITTO_LOG_LEVEL=debug", "DITTO_LOG_JSON=1")
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DITTO_") {
@@ -322,48 +321,69 @@ func (b *bench) untrack(s *server) {
 	b.mu.Unlock()
 }
 
-// logLines reads ditto's hclog lines on stderr ("... [DEBUG] ditto: copy
-// server up: id=... took=12ms") into message -> key -> value. A message
-// logged twice keeps the values of both lines (the later wins).
-var kvRE = regexp.MustCompile(`([A-Za-z_+]+)=("[^"]*"|\S+)`)
+// dittoLog is what ditto logged with --log-json: one hclog JSON object per
+// line, its message under "@message", its fields under their keys.
+type dittoLog []map[string]any
 
-func logLines(stderr []byte) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, line := range strings.Split(string(stderr), "\n") {
-		_, rest, ok := strings.Cut(line, "ditto: ")
-		if !ok {
+func parseLog(stderr []byte) (dittoLog, error) {
+	var l dittoLog
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		msg, kvs, ok := strings.Cut(rest, ": ")
-		if !ok {
-			continue
+		var event map[string]any
+		if err := json.Unmarshal(line, &event); err != nil {
+			return nil, fmt.Errorf("ditto --log-json printed a line that is no JSON object: %q: %w", line, err)
 		}
-		if out[msg] == nil {
-			out[msg] = map[string]string{}
-		}
-		for _, m := range kvRE.FindAllStringSubmatch(kvs, -1) {
-			out[msg][m[1]] = strings.Trim(m[2], `"`)
-		}
+		l = append(l, event)
 	}
-	return out
+	return l, nil
 }
 
-// logMS is the duration key of message msg in milliseconds; with msg ""
-// it is key of whichever message has it. -1 when absent.
-func logMS(lines map[string]map[string]string, msg, key string) float64 {
-	var v string
-	if msg != "" {
-		v = lines[msg][key]
-	} else {
-		for _, kv := range lines {
-			if x, ok := kv[key]; ok {
-				v = x
-			}
+// ms returns the duration field key of the last event msg that has it, in
+// milliseconds (hclog writes durations as nanoseconds): a message may be
+// logged by several steps (the restore's progress and reseed both log
+// "restore done"). A missing event or field is an error: a renamed log line
+// must stop the benchmark, not leave a hole in its results.
+func (l dittoLog) ms(msg, key string) (float64, error) {
+	var found, timed bool
+	var ns float64
+	for _, event := range l {
+		if event["@message"] != msg {
+			continue
+		}
+		found = true
+		if v, ok := event[key].(float64); ok {
+			ns, timed = v, true
 		}
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
+	switch {
+	case !found:
+		return 0, fmt.Errorf("ditto logged no %q event (renamed?): update scripts/bench to read its timings", msg)
+	case !timed:
+		return 0, fmt.Errorf("ditto logged %q without a duration %q: update scripts/bench to read its timings", msg, key)
 	}
-	return ms(d)
+	return ns / 1e6, nil
+}
+
+// readTimings reads the durations that ditto, run with --log-json, wrote
+// to stderr into their destinations, stopping at the first that is missing.
+func readTimings(stderr []byte, want ...timingField) error {
+	l, err := parseLog(stderr)
+	if err != nil {
+		return err
+	}
+	for _, w := range want {
+		if *w.dst, err = l.ms(w.msg, w.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timingField is where a duration ditto logs (field key of message msg)
+// goes.
+type timingField struct {
+	msg, key string
+	dst      *float64
 }

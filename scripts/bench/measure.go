@@ -285,13 +285,13 @@ func (b *bench) maskedReseed(ctx context.Context, s *sizeResult) error {
 }
 
 // reseedOnce times `ditto reseed --dump`, with maskRules if rules, reads
-// its phases from its log and returns them with the new generation.
+// its phases from its JSON log and returns them with the new generation.
 func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*reseedResult, string, error) {
 	if err := s.h.pool.sync(ctx); err != nil {
 		return nil, "", err
 	}
 	what := "reseed"
-	cmd := b.dittoCmd(ctx, b.o.ditto, s.h, false, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
+	cmd := b.dittoCmd(ctx, b.o.ditto, s.h, true, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
 	if rules {
 		what = "reseed --rules"
 		cmd.Args = append(cmd.Args, "--rules", b.rules)
@@ -304,14 +304,15 @@ func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*res
 		return nil, "", err
 	}
 	r := &reseedResult{timing: timing{Total: ms(time.Since(t0))}}
-	l := logLines(stderr)
-	r.InitDB = logMS(l, "initdb done", "took")
-	r.Restore = logMS(l, "restore done", "took")
-	r.AnalyzeCheckpoint = logMS(l, "vacuum, analyze and checkpoint done", "took")
-	r.Inside = logMS(l, "golden ready", "took")
-	if r.InitDB >= 0 && r.Restore >= 0 && r.AnalyzeCheckpoint >= 0 && r.Inside >= 0 {
-		r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
+	err = readTimings(stderr,
+		timingField{"initdb done", "took", &r.InitDB},
+		timingField{"restore done", "took", &r.Restore},
+		timingField{"vacuum, analyze and checkpoint done", "took", &r.AnalyzeCheckpoint},
+		timingField{"golden ready", "took", &r.Inside})
+	if err != nil {
+		return nil, "", fmt.Errorf("ditto %s: %w", what, err)
 	}
+	r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
 	lines := strings.Fields(string(out))
 	if len(lines) == 0 {
 		return nil, "", fmt.Errorf("ditto reseed printed no generation")
@@ -561,7 +562,7 @@ func (b *bench) snapshotCLI(ctx context.Context, s *sizeResult) error {
 }
 
 // createCopy times `ditto copy create` until SELECT 1 has answered on the
-// URL it printed, and reads ditto's phase timings from its debug log.
+// URL it printed, and reads ditto's phase timings from its JSON log.
 func (b *bench) createCopy(ctx context.Context, h *home, extra ...string) (createSample, error) {
 	return b.createCopyBin(ctx, b.o.ditto, h, extra...)
 }
@@ -586,15 +587,13 @@ func (b *bench) createCopyBin(ctx context.Context, bin string, h *home, extra ..
 		return c, fmt.Errorf("first query on copy %s: %w", j.ID, err)
 	}
 	c.Total, c.URLPrinted = ms(time.Since(t0)), ms(tURL)
-	// ditto's debug log: "copy ready" took= (all of CreateCopy), "copy
-	// server up" took= (clone, record, start, ready, password) or, in
-	// older builds, clone+exec=; ready= and password= on either line.
-	l := logLines(stderr)
-	c.Took = logMS(l, "copy ready", "took")
-	c.Ready, c.Password = logMS(l, "", "ready"), logMS(l, "", "password")
-	c.Start = logMS(l, "copy server up", "took")
-	if ce := logMS(l, "", "clone+exec"); ce >= 0 && c.Ready >= 0 && c.Password >= 0 {
-		c.Start = ce + c.Ready + c.Password
+	err = readTimings(stderr,
+		timingField{"copy ready", "took", &c.Took},                // all of CreateCopy
+		timingField{"copy server up", "took", &c.Start},           // clone, record, exec, ready, password
+		timingField{"copy server ready", "ready", &c.Ready},       // postgres start until it answers
+		timingField{"copy server ready", "password", &c.Password}) // ALTER ROLE
+	if err != nil {
+		return c, fmt.Errorf("ditto copy create: %w", err)
 	}
 	return c, nil
 }

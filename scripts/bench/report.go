@@ -168,7 +168,7 @@ func over(a, b float64) (x float64, v string, ok bool) {
 type createSample struct {
 	Total      float64 // ditto copy create started .. SELECT 1 answered
 	URLPrinted float64 // .. ditto exited having printed the URL
-	Took       float64 // inside ditto's CreateCopy (its debug log)
+	Took       float64 // inside ditto's CreateCopy (its JSON log)
 	Start      float64 // .. of which clone, exec, ready and password
 	Ready      float64 // .. of which postgres start until it answers
 	Password   float64 // .. of which ALTER ROLE
@@ -248,15 +248,8 @@ type stats struct {
 	Samples []float64 `json:"samples"`
 }
 
-// summarize computes nearest-rank percentiles; negative samples (a value
-// missing from ditto's log) are left out.
-func summarize(xs []float64) *stats {
-	var v []float64
-	for _, x := range xs {
-		if x >= 0 {
-			v = append(v, x)
-		}
-	}
+// summarize computes nearest-rank percentiles.
+func summarize(v []float64) *stats {
 	if len(v) == 0 {
 		return nil
 	}
@@ -293,37 +286,14 @@ func summarizeCreate(cs []createSample) *createStats {
 		}
 		return summarize(v)
 	}
-	known := func(xs ...float64) bool {
-		for _, x := range xs {
-			if x < 0 {
-				return false
-			}
-		}
-		return true
-	}
 	return &createStats{
-		Total: col(func(c createSample) float64 { return c.Total }),
-		Process: col(func(c createSample) float64 {
-			if !known(c.Took) {
-				return -1
-			}
-			return c.URLPrinted - c.Took
-		}),
-		Records: col(func(c createSample) float64 {
-			if !known(c.Took, c.Start) {
-				return -1
-			}
-			return c.Took - c.Start
-		}),
-		CloneExec: col(func(c createSample) float64 {
-			if !known(c.Start, c.Ready, c.Password) {
-				return -1
-			}
-			return c.Start - c.Ready - c.Password
-		}),
-		Ready:    col(func(c createSample) float64 { return c.Ready }),
-		Password: col(func(c createSample) float64 { return c.Password }),
-		Query:    col(func(c createSample) float64 { return c.Total - c.URLPrinted }),
+		Total:     col(func(c createSample) float64 { return c.Total }),
+		Process:   col(func(c createSample) float64 { return c.URLPrinted - c.Took }),
+		Records:   col(func(c createSample) float64 { return c.Took - c.Start }),
+		CloneExec: col(func(c createSample) float64 { return c.Start - c.Ready - c.Password }),
+		Ready:     col(func(c createSample) float64 { return c.Ready }),
+		Password:  col(func(c createSample) float64 { return c.Password }),
+		Query:     col(func(c createSample) float64 { return c.Total - c.URLPrinted }),
 	}
 }
 
@@ -339,12 +309,7 @@ func summarizeFloor(fs []floorSample) *floorStats {
 	return &floorStats{Total: summarize(total), Clone: summarize(clone), Start: summarize(start), Attempts: summarize(attempts).P50}
 }
 
-func ms(d time.Duration) float64 {
-	if d < 0 {
-		return -1
-	}
-	return float64(d.Microseconds()) / 1000
-}
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (b *bench) newResults() *results {
 	r := &results{
@@ -746,7 +711,7 @@ func (r *results) markdown() string {
 		})
 		row("… initdb / restore / VACUUM (FREEZE, ANALYZE)+CHECKPOINT / stop+flush+snapshot+gc", func(s *sizeResult) string {
 			x := get(s)
-			if x == nil || x.Rest < 0 {
+			if x == nil {
 				return ""
 			}
 			return strings.Join([]string{fmtMS(x.InitDB), fmtMS(x.Restore), fmtMS(x.AnalyzeCheckpoint), fmtMS(x.Rest)}, " / ")
@@ -800,8 +765,6 @@ func triple(s *stats) string {
 
 func fmtMS(x float64) string {
 	switch {
-	case x < 0:
-		return "?"
 	case x < 10:
 		return fmt.Sprintf("%.1f ms", x)
 	case x < 1000:
