@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dittodb/ditto/postgres"
 )
 
 // bench holds one run's set-up: the PostgreSQL tools, a private work
@@ -20,16 +22,17 @@ import (
 // directory per golden size, all on one pool, so that copies of every size
 // can be measured side by side (interleaved) under the same machine load.
 type bench struct {
-	o     options
-	pg    pgTools
-	work  string
-	dumps string
-	homes []*home
-	rules string // the masking rules file of ditto reseed --rules
-	key   string // its masking key, in DITTO_MASK_KEY of that reseed only
+	o      options
+	bin    postgres.Bin
+	pgUser postgres.OSUser
+	work   string
+	dumps  string
+	homes  []*home
+	rules  string // the masking rules file of ditto reseed --rules
+	key    string // its masking key, in DITTO_MASK_KEY of that reseed only
 
 	mu      sync.Mutex
-	servers map[*server]bool // servers to stop on clean-up
+	servers map[*postgres.Server]bool // servers to stop on clean-up
 }
 
 // home is one ditto state directory and its pool folder or dataset.
@@ -62,7 +65,7 @@ func newBench(o options) (*bench, error) {
 	if err := os.Chmod(work, 0o711); err != nil {
 		return nil, err
 	}
-	b := &bench{o: o, work: work, servers: map[*server]bool{}, rules: filepath.Join(work, "mask.yaml"), key: rand.Text()}
+	b := &bench{o: o, work: work, servers: map[*postgres.Server]bool{}, rules: filepath.Join(work, "mask.yaml"), key: rand.Text()}
 	b.dumps = o.dumps
 	if b.dumps == "" {
 		b.dumps = filepath.Join(work, "dumps")
@@ -159,16 +162,16 @@ func (b *bench) openHome(ctx context.Context, h *home) error {
 	if err := json.Unmarshal(raw, &h.cfg); err != nil {
 		return fmt.Errorf("%s/config.json: %w", h.dir, err)
 	}
-	if b.pg.dir == "" {
-		if b.pg, err = findPG(b.o.pgBin, h.cfg.PGUser); err != nil {
+	if b.bin.Dir == "" {
+		if b.bin, b.pgUser, err = findPG(b.o.pgBin, h.cfg.PGUser); err != nil {
 			return err
 		}
 	}
 	switch h.cfg.Backend {
 	case "zfs":
-		h.pool, err = newZFSPool(ctx, h.cfg.Dataset, b.work, b.pg.gid)
+		h.pool, err = newZFSPool(ctx, h.cfg.Dataset, b.work, b.pgUser.GID)
 	default:
-		h.pool = &btrfsPool{dir: h.cfg.PoolPath, image: h.cfg.Image, gid: b.pg.gid}
+		h.pool = &btrfsPool{dir: h.cfg.PoolPath, image: h.cfg.Image, gid: b.pgUser.GID}
 	}
 	return err
 }
@@ -195,7 +198,7 @@ func (b *bench) cleanup() error {
 	var errs []error
 	b.mu.Lock()
 	for s := range b.servers {
-		errs = append(errs, s.stop())
+		errs = append(errs, stop(s))
 	}
 	b.mu.Unlock()
 	for i := len(b.homes) - 1; i >= 0; i-- {
@@ -306,19 +309,6 @@ func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, timed bool, a
 	}
 	cmd.Env = env
 	return cmd
-}
-
-// track registers a server for clean-up; untrack after stopping it.
-func (b *bench) track(s *server) {
-	b.mu.Lock()
-	b.servers[s] = true
-	b.mu.Unlock()
-}
-
-func (b *bench) untrack(s *server) {
-	b.mu.Lock()
-	delete(b.servers, s)
-	b.mu.Unlock()
 }
 
 // dittoLog is what ditto logged with --log-json: one hclog JSON object per

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dittodb/ditto/postgres"
 )
 
 // measureAll builds the goldens (or takes --current's), then measures
@@ -195,7 +197,7 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 	}
 	defer b.stopServer(srv)
 	logf("scale %d: generating pgbench data", scale)
-	conn, err := srv.waitReady(ctx, "postgres", "postgres", 10*time.Millisecond)
+	conn, err := ready(ctx, srv, "postgres", "postgres")
 	if err != nil {
 		return "", err
 	}
@@ -203,15 +205,15 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 	if _, err := conn.Exec(ctx, "CREATE DATABASE bench"); err != nil {
 		return "", err
 	}
-	connArgs := []string{"-h", srv.sock, "-p", strconv.Itoa(srv.port), "-U", "postgres"}
-	if _, err := output(ctx, b.pg.path("pgbench"), append(append([]string{"-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(scale)}, connArgs...), "bench")...); err != nil {
+	connArgs := []string{"-h", srv.SocketDir, "-p", strconv.Itoa(srv.Port), "-U", "postgres"}
+	if _, err := output(ctx, b.bin.Path("pgbench"), append(append([]string{"-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(scale)}, connArgs...), "bench")...); err != nil {
 		return "", err
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_database_size('bench')").Scan(&s.DatabaseBytes); err != nil {
 		return "", err
 	}
 	logf("scale %d: %s of data; pg_dump -Fc", scale, humanBytes(s.DatabaseBytes))
-	if _, err := output(ctx, b.pg.path("pg_dump"), append(append([]string{"-Fc", "-f", dump + ".partial"}, connArgs...), "bench")...); err != nil {
+	if _, err := output(ctx, b.bin.Path("pg_dump"), append(append([]string{"-Fc", "-f", dump + ".partial"}, connArgs...), "bench")...); err != nil {
 		return "", err
 	}
 	if err := os.Rename(dump+".partial", dump); err != nil {
@@ -228,31 +230,19 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 
 // plainServer makes a fresh cluster in dir/pgdata (superuser role) and
 // starts it with the settings ditto's reseed restores with.
-func (b *bench) plainServer(ctx context.Context, dir, role string) (*server, error) {
+func (b *bench) plainServer(ctx context.Context, dir, role string) (*postgres.Server, error) {
 	pgdata := filepath.Join(dir, "pgdata")
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, err
 	}
-	if err := b.pg.initdb(ctx, pgdata, role); err != nil {
+	if err := postgres.InitDB(ctx, b.bin, b.pgUser, pgdata, role); err != nil {
 		return nil, err
 	}
 	port, err := freePort(7400)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := b.pg.start(pgdata, filepath.Join(b.work, "sock-plain"), port, restoreSettings, filepath.Join(b.work, "plain.log"))
-	if err != nil {
-		return nil, err
-	}
-	b.track(srv)
-	return srv, nil
-}
-
-func (b *bench) stopServer(s *server) {
-	if err := s.stop(); err != nil {
-		logf("%v", err)
-	}
-	b.untrack(s)
+	return b.startServer(ctx, pgdata, filepath.Join(b.work, "sock-plain"), port, postgres.RestoreSettings(), filepath.Join(b.work, "plain.log"))
 }
 
 // reseed times `ditto reseed --dump`; its golden becomes the size's.
@@ -341,7 +331,7 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 		return err
 	}
 	defer b.stopServer(srv)
-	conn, err := srv.waitReady(ctx, "postgres", "postgres", time.Millisecond)
+	conn, err := ready(ctx, srv, "postgres", "postgres")
 	if err != nil {
 		return err
 	}
@@ -352,8 +342,8 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 	}
 	p.InitStart = ms(time.Since(t0))
 	t1 := time.Now()
-	if _, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-h", srv.sock,
-		"-p", strconv.Itoa(srv.port), "-U", "postgres", "-d", "bench", s.dump); err != nil {
+	if _, err := output(ctx, b.bin.Path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-h", srv.SocketDir,
+		"-p", strconv.Itoa(srv.Port), "-U", "postgres", "-d", "bench", s.dump); err != nil {
 		return err
 	}
 	p.Restore = ms(time.Since(t1))
@@ -492,8 +482,9 @@ func pause(ctx context.Context, d time.Duration) {
 }
 
 // floorOnce is the floor: a bare clone of the golden, a bare postgres
-// started on it, polled over its Unix socket until a connection is
-// accepted, and SELECT 1. No ditto code runs.
+// started on it and waited for as a copy's is (postmaster.pid, then a
+// connection over its Unix socket), and SELECT 1. None of ditto's own
+// steps (records, lock, port, password) runs.
 func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSample, error) {
 	var f floorSample
 	name := fmt.Sprintf("floor-%d", i)
@@ -510,18 +501,12 @@ func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSampl
 	defer s.h.pool.unclone(context.Background(), name)
 	defer os.RemoveAll(sock)
 	t1 := time.Now()
-	srv, err := b.pg.start(filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
+	srv, err := b.startServer(ctx, filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
 	if err != nil {
 		return f, err
 	}
-	b.track(srv)
 	defer b.stopServer(srv)
-	if b.o.floorReady == "pidfile" {
-		if err := srv.waitPidFile(ctx, filepath.Join(dir, "pgdata"), b.o.poll); err != nil {
-			return f, err
-		}
-	}
-	conn, err := srv.waitReady(ctx, s.role, s.database, b.o.poll)
+	conn, err := ready(ctx, srv, s.role, s.database)
 	if err != nil {
 		return f, err
 	}
@@ -530,7 +515,7 @@ func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSampl
 		return f, err
 	}
 	t2 := time.Now()
-	f.Total, f.Clone, f.Start, f.Attempts = ms(t2.Sub(t0)), ms(t1.Sub(t0)), ms(t2.Sub(t1)), srv.attempts
+	f.Total, f.Clone, f.Start = ms(t2.Sub(t0)), ms(t1.Sub(t0)), ms(t2.Sub(t1))
 	return f, nil
 }
 
@@ -649,11 +634,12 @@ func (b *bench) copyMemory(ctx context.Context, h *home, id string) (memory, err
 	if err != nil {
 		return memory{}, err
 	}
-	pid, err := postmasterPID(filepath.Join(dir, "pgdata"))
-	if err != nil {
-		return memory{}, err
+	pgdata := filepath.Join(dir, "pgdata")
+	pm, ok := postgres.Postmasters(pgdata)[pgdata]
+	if !ok {
+		return memory{}, fmt.Errorf("no postmaster runs on %s", pgdata)
 	}
-	return treeMemory(pid)
+	return treeMemory(pm.PID)
 }
 
 // concurrentCreates starts --concurrent copy creates at once; each counts
@@ -794,7 +780,7 @@ func (b *bench) alternativesOn(ctx context.Context, s *sizeResult, durable bool)
 			if _, err := conn.Exec(ctx, "CREATE DATABASE alt TEMPLATE template0"); err != nil {
 				return err
 			}
-			_, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-d", dbURL("alt"), s.dump)
+			_, err := output(ctx, b.bin.Path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-d", dbURL("alt"), s.dump)
 			return err
 		})
 		if err != nil {

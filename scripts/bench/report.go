@@ -48,10 +48,8 @@ type settings struct {
 	Runs       int     `json:"runs"`
 	Concurrent int     `json:"concurrent"`
 	Jobs       int     `json:"jobs"`
-	PollMS     float64 `json:"floor_poll_ms"`
 	SettleMS   float64 `json:"settle_ms"`
 	FloorSet   string  `json:"floor_settings,omitempty"`
-	FloorReady string  `json:"floor_ready"`
 	MaskRules  string  `json:"reseed_rules_file"` // what reseed --rules masks
 }
 
@@ -186,16 +184,12 @@ type createStats struct {
 	Query     *stats `json:"first_query"`
 }
 
-type floorSample struct {
-	Total, Clone, Start float64
-	Attempts            int
-}
+type floorSample struct{ Total, Clone, Start float64 }
 
 type floorStats struct {
-	Total    *stats  `json:"total"`
-	Clone    *stats  `json:"clone"`
-	Start    *stats  `json:"start_to_connection"`
-	Attempts float64 `json:"connection_attempts_p50"`
+	Total *stats `json:"total"`
+	Clone *stats `json:"clone"`
+	Start *stats `json:"start_to_connection"`
 }
 
 type idleResult struct {
@@ -301,12 +295,11 @@ func summarizeFloor(fs []floorSample) *floorStats {
 	if len(fs) == 0 {
 		return nil
 	}
-	var total, clone, start, attempts []float64
+	var total, clone, start []float64
 	for _, f := range fs {
 		total, clone, start = append(total, f.Total), append(clone, f.Clone), append(start, f.Start)
-		attempts = append(attempts, float64(f.Attempts))
 	}
-	return &floorStats{Total: summarize(total), Clone: summarize(clone), Start: summarize(start), Attempts: summarize(attempts).P50}
+	return &floorStats{Total: summarize(total), Clone: summarize(clone), Start: summarize(start)}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -318,11 +311,11 @@ func (b *bench) newResults() *results {
 		Command:    b.o.command,
 		Backend:    b.homes[0].cfg.Backend,
 		Pool:       b.homes[0].pool.describe(),
-		PostgreSQL: b.pg.version,
+		PostgreSQL: b.bin.Version,
 		Ditto:      dittoVersion(b.o.ditto),
 		Compare:    strings.TrimSpace(b.o.compLabel + " " + b.o.compare),
 		Settings: settings{Quick: b.o.quick, Runs: b.o.runs, Concurrent: b.o.concurrent, Jobs: b.o.jobs,
-			PollMS: ms(b.o.poll), SettleMS: ms(b.o.settle), FloorSet: strings.Join(b.o.floorSet, " "), FloorReady: b.o.floorReady,
+			SettleMS: ms(b.o.settle), FloorSet: strings.Join(b.o.floorSet, " "),
 			MaskRules: maskRules},
 	}
 	r.Machine = machine{Cores: runtime.NumCPU(), Kernel: firstLine("/proc/sys/kernel/osrelease"), LoadFrom: loadAvg()}
@@ -512,10 +505,7 @@ func (r *results) markdown() string {
 	if r.Compare != "" {
 		fmt.Fprintf(&w, "- --compare build (create and destroy only, interleaved with the runs above): %s\n", r.Compare)
 	}
-	floor := fmt.Sprintf("a connection attempt every %s", fmtMS(r.Settings.PollMS))
-	if r.Settings.FloorReady == "pidfile" {
-		floor = fmt.Sprintf("postmaster.pid read every %s until it says ready, then a connection", fmtMS(r.Settings.PollMS))
-	}
+	floor := "postgres waited for as a copy's is (postmaster.pid until it says ready, then a connection)"
 	if r.Settings.FloorSet != "" {
 		floor += ", settings " + r.Settings.FloorSet
 	}
@@ -598,9 +588,7 @@ func (r *results) markdown() string {
 		}
 	}
 	row("floor, p50 of: snapshot (ioctl; zfs clone)", fl(func(f *floorStats) string { return p50(f.Clone) }))
-	row("… postgres exec until a connection (connection attempts)", fl(func(f *floorStats) string {
-		return fmt.Sprintf("%s (%.0f)", p50(f.Start), f.Attempts)
-	}))
+	row("… postgres exec until a connection", fl(func(f *floorStats) string { return p50(f.Start) }))
 	row("`btrfs subvolume snapshot` command, p50 / max", func(s *sizeResult) string {
 		if s.SnapshotCLI == nil {
 			return ""
