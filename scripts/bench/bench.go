@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage/btrfs"
 )
 
 // bench holds one run's set-up: the PostgreSQL tools, a private work
@@ -40,7 +41,7 @@ type home struct {
 	dir  string
 	own  bool // the benchmark ran `ditto init` on it, so it removes it
 	cfg  dittoConfig
-	pool pool
+	pool *pool
 }
 
 // dittoConfig is the part of <home>/config.json the benchmark reads.
@@ -167,12 +168,7 @@ func (b *bench) openHome(ctx context.Context, h *home) error {
 			return err
 		}
 	}
-	switch h.cfg.Backend {
-	case "zfs":
-		h.pool, err = newZFSPool(ctx, h.cfg.Dataset, b.work, b.pgUser.GID)
-	default:
-		h.pool = &btrfsPool{dir: h.cfg.PoolPath, image: h.cfg.Image, gid: b.pgUser.GID}
-	}
+	h.pool, err = openPool(h.dir, h.cfg, b.pgUser.GID)
 	return err
 }
 
@@ -204,7 +200,7 @@ func (b *bench) cleanup() error {
 	for i := len(b.homes) - 1; i >= 0; i-- {
 		h := b.homes[i]
 		if h.pool != nil {
-			errs = append(errs, b.destroyAllCopies(ctx, h), h.pool.dropScratch(ctx), h.pool.cleanup(ctx))
+			errs = append(errs, b.destroyAllCopies(ctx, h), h.pool.cleanup(ctx))
 		}
 		if h.own && !b.o.keep {
 			errs = append(errs, b.removeHome(ctx, h))
@@ -238,35 +234,23 @@ func (b *bench) destroyAllCopies(ctx context.Context, h *home) error {
 	return err
 }
 
-// removeHome removes what `ditto init` made: the goldens (then the pool:
-// the image's mount, the --path folder's volumes, the ZFS dataset) and the
-// state directory.
+// removeHome removes what `ditto init` made: the pool (the image's mount,
+// the --path folder's volumes, the ZFS dataset) and the state directory.
 func (b *bench) removeHome(ctx context.Context, h *home) error {
-	var errs []error
-	switch h.cfg.Backend {
-	case "zfs":
+	var err error
+	switch {
+	case h.cfg.Backend == "zfs":
 		if h.cfg.Dataset != "" {
-			if _, err := output(ctx, "zfs", "destroy", "-r", h.cfg.Dataset); err != nil {
-				errs = append(errs, err)
-			}
+			_, err = output(ctx, "zfs", "destroy", "-r", h.cfg.Dataset)
 		}
-	case "btrfs":
-		if h.cfg.Image != "" {
-			if _, err := output(ctx, "umount", h.cfg.PoolPath); err != nil {
-				errs = append(errs, err)
-			}
-		} else if h.cfg.PoolPath != "" {
-			for _, kind := range []string{"copies", "golden", "building"} {
-				vols, _ := filepath.Glob(filepath.Join(h.cfg.PoolPath, kind, "*"))
-				for _, v := range vols {
-					errs = append(errs, deleteSubvol(ctx, v))
-				}
-				errs = append(errs, os.Remove(filepath.Join(h.cfg.PoolPath, kind)))
-			}
-			errs = append(errs, os.Remove(h.cfg.PoolPath))
+	case h.cfg.Image != "":
+		err = btrfs.Unmount(ctx, h.cfg.PoolPath)
+	case h.pool != nil:
+		if err = h.pool.removeVolumes(ctx); err == nil {
+			err = os.RemoveAll(h.cfg.PoolPath)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return fmt.Errorf("%w; the state directory %s is kept", err, h.dir)
 	}
 	logf("removed the state directory %s and its pool", h.dir)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
 )
 
 // measureAll builds the goldens (or takes --current's), then measures
@@ -147,7 +148,7 @@ func (b *bench) currentSize(ctx context.Context) (*sizeResult, error) {
 
 // goldenInfo reads the golden's metadata (database, role, size).
 func (b *bench) goldenInfo(ctx context.Context, s *sizeResult) error {
-	dir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	dir, err := s.h.pool.volume(ctx, storage.KindGolden, s.Generation)
 	if err != nil {
 		return err
 	}
@@ -318,11 +319,11 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 	if err := s.h.pool.sync(ctx); err != nil {
 		return err
 	}
-	dir, err := s.h.pool.scratch(ctx)
+	dir, err := s.h.pool.CreateBuilding(ctx, scratchName)
 	if err != nil {
 		return err
 	}
-	defer s.h.pool.dropScratch(context.Background())
+	defer s.h.pool.Destroy(context.Background(), storage.KindBuilding, scratchName)
 	logf("%s: plain initdb + pg_restore --jobs %d", humanBytes(s.DatabaseBytes), b.o.jobs)
 	p := &plainResult{}
 	t0 := time.Now()
@@ -487,18 +488,18 @@ func pause(ctx context.Context, d time.Duration) {
 // steps (records, lock, port, password) runs.
 func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSample, error) {
 	var f floorSample
-	name := fmt.Sprintf("floor-%d", i)
+	name := fmt.Sprintf("%sfloor-%d", benchPrefix, i)
 	port, err := freePort(7433)
 	if err != nil {
 		return f, err
 	}
 	sock := filepath.Join(b.work, name)
 	t0 := time.Now()
-	dir, err := s.h.pool.clone(ctx, s.Generation, name)
+	dir, err := s.h.pool.Clone(ctx, s.Generation, name)
 	if err != nil {
 		return f, err
 	}
-	defer s.h.pool.unclone(context.Background(), name)
+	defer s.h.pool.Destroy(context.Background(), storage.KindCopy, name)
 	defer os.RemoveAll(sock)
 	t1 := time.Now()
 	srv, err := b.startServer(ctx, filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
@@ -520,27 +521,25 @@ func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSampl
 }
 
 // snapshotCLI times `btrfs subvolume snapshot` itself (a process per
-// snapshot), next to the ioctl the floor uses.
+// snapshot), next to the ioctl the floor uses. The snapshots go into the
+// scratch volume, and with it.
 func (b *bench) snapshotCLI(ctx context.Context, s *sizeResult) error {
-	gdir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	gdir, err := s.h.pool.volume(ctx, storage.KindGolden, s.Generation)
 	if err != nil {
 		return err
 	}
-	own, err := s.h.pool.(*btrfsPool).own()
+	scratch, err := s.h.pool.CreateBuilding(ctx, scratchName)
 	if err != nil {
 		return err
 	}
+	defer s.h.pool.Destroy(context.Background(), storage.KindBuilding, scratchName)
 	var t []float64
 	for i := 0; i < 10; i++ {
-		dst := filepath.Join(own, fmt.Sprintf("cli-%d", i))
 		t0 := time.Now()
-		if _, err := output(ctx, "btrfs", "subvolume", "snapshot", gdir, dst); err != nil {
+		if _, err := output(ctx, "btrfs", "subvolume", "snapshot", gdir, filepath.Join(scratch, fmt.Sprintf("cli-%d", i))); err != nil {
 			return err
 		}
 		t = append(t, ms(time.Since(t0)))
-		if err := deleteSubvol(ctx, dst); err != nil {
-			return err
-		}
 	}
 	s.SnapshotCLI = summarize(t)
 	return nil
@@ -630,7 +629,7 @@ func (b *bench) idleCost(ctx context.Context, s *sizeResult) error {
 
 // copyMemory is the memory of a copy's postmaster and its children.
 func (b *bench) copyMemory(ctx context.Context, h *home, id string) (memory, error) {
-	dir, err := h.pool.copyDir(ctx, id)
+	dir, err := h.pool.volume(ctx, storage.KindCopy, id)
 	if err != nil {
 		return memory{}, err
 	}
