@@ -1,10 +1,10 @@
 // Command bench measures ditto side by side with the physical floor and with
-// what a user would do instead (issue 5): goldens of three sizes built from
+// what a user would do instead: goldens of three sizes built from
 // pgbench data on one pool, copy create until the first query answers, the
 // floor (a bare snapshot plus a bare postgres start), copy destroy, 16
 // concurrent creates, the cost of an idle copy, CREATE DATABASE ... TEMPLATE,
 // pg_restore into a fresh database, and reseed against reseed with masking
-// rules (issue 4) and against a plain pg_restore.
+// rules and against a plain pg_restore.
 //
 // scripts/bench.sh builds ditto and this program and runs it as root. It
 // writes a markdown table and JSON (PREFIX.md, PREFIX.json) and prints the
