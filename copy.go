@@ -171,7 +171,7 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
-		Settings: copySettings(c),
+		Settings: postgres.CopySettings(c.Durable, c.Settings),
 	})
 	if err != nil {
 		return nil, err
@@ -210,20 +210,6 @@ func (m *Manager) movePort(c *Copy) error {
 		}
 		return tx.Save(c)
 	})
-}
-
-// copySettings are passed on the postgres command line so the clone stays
-// byte-identical to the golden. Copies are disposable: without --durable they
-// trade crash safety for speed. A copy serves one test run, so it gets
-// small shared buffers (the kernel's page cache, shared by every copy of
-// the golden, holds the data anyway): the server starts faster and an idle
-// copy costs less memory. The user's own settings come last and win.
-func copySettings(c *Copy) []string {
-	s := []string{"unix_socket_permissions=0700", "shared_buffers=32MB"}
-	if !c.Durable {
-		s = append(s, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
-	}
-	return append(s, c.Settings...)
 }
 
 // goldenBin returns the binaries a golden was built with: a data directory
@@ -407,7 +393,7 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 	refs := []proc.Ref{c.Postmaster}
 	if c.DataDir != "" {
-		if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
+		if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
 			refs = append(refs, r)
 		}
 	}
@@ -518,7 +504,7 @@ func (m *Manager) spawnLocked(ctx context.Context, tx *tx, id string) (*Copy, *p
 	if c.Running() {
 		return c, nil, nil
 	}
-	if r, ok := postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
+	if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
 		// started by a ditto process killed before it recorded the server
 		c.Postmaster = r
 		return c, nil, tx.Save(c)

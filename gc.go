@@ -161,7 +161,7 @@ func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]s
 // reseed's server runs on a building volume, which only dies with the
 // reseed, and nothing else in the pool's folder is ditto's to stop.
 func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known map[string]proc.Ref, r *GCReport) {
-	running := postmasters(m.store.Root())
+	running := postgres.Postmasters(m.store.Root())
 	for _, v := range vols {
 		if v.Kind != storage.KindCopy {
 			continue
@@ -193,7 +193,7 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 		if v.Kind != storage.KindBuilding {
 			continue
 		}
-		if ref, ok := postmasters(v.Path)[filepath.Join(v.Path, pgDataDir)]; ok {
+		if ref, ok := postgres.Postmasters(v.Path)[filepath.Join(v.Path, pgDataDir)]; ok {
 			_ = postgres.Kill(ctx, ref)
 		}
 		m.destroyVolume(ctx, v, &r.Building, r)

@@ -162,7 +162,7 @@ func sourceSchema(ctx context.Context, o MaskCheckOptions) (*mask.Schema, mask.S
 		return nil, nil, fmt.Errorf("%s: %w", redacted, err)
 	}
 	o.Log.Info("reading the schema", "source", redacted, "server", version)
-	schema, err := readSchema(ctx, conn)
+	schema, err := postgres.ReadSchema(ctx, conn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", redacted, err)
 	}

@@ -25,10 +25,6 @@ import (
 // any row is loaded.
 var errSchemaRead = errors.New("schema read; no data loaded")
 
-// maskCheckPort is the throw-away server's port. It listens on no TCP
-// address, only on a socket in its private folder, so any port will do.
-const maskCheckPort = 5432
-
 // dumpSchema reads a dump's schema by restoring its pre-data section into a
 // throw-away server, and with o.Sample samples the dump's COPY data as it
 // streams past, without loading it anywhere.
@@ -80,7 +76,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 		}
 	}
 	sock := filepath.Join(tmp, "run")
-	if p := filepath.Join(sock, fmt.Sprintf(".s.PGSQL.%d", maskCheckPort)); len(p) > 107 {
+	if p := filepath.Join(sock, fmt.Sprintf(".s.PGSQL.%d", postgres.PrivatePort)); len(p) > 107 {
 		return nil, fmt.Errorf("mask check: the socket path %s is too long for PostgreSQL (%d bytes, max 107); set TMPDIR to a shorter folder", p, len(p))
 	}
 	logFile := filepath.Join(tmp, "postgres.log")
@@ -90,8 +86,8 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 		return nil, err
 	}
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
-		Bin: bin, User: u, DataDir: filepath.Join(tmp, "data"), Port: maskCheckPort, SocketDir: sock, LogFile: logFile,
-		Settings: []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off"},
+		Bin: bin, User: u, DataDir: filepath.Join(tmp, "data"), Port: postgres.PrivatePort, SocketDir: sock, LogFile: logFile,
+		Settings: postgres.ThrowAwaySettings(),
 	})
 	if err != nil {
 		return nil, err
@@ -105,7 +101,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 	database := firstNonEmpty(info.Database, "maskcheck")
 	var schema *mask.Schema
 	err = postgres.Restore(ctx, postgres.RestoreOptions{
-		Bin: bin, Dump: info, SocketDir: sock, Port: maskCheckPort, Superuser: role, Database: database, Jobs: 1, Log: log,
+		Bin: bin, Dump: info, SocketDir: sock, Port: postgres.PrivatePort, Superuser: role, Database: database, Jobs: 1, Log: log,
 		Data: &postgres.DataFilter{
 			Check: func(ctx context.Context) error {
 				conn, err := srv.WaitReady(ctx, role, database)
@@ -113,7 +109,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 					return err
 				}
 				defer conn.Close(context.Background())
-				if schema, err = readSchema(ctx, conn); err != nil {
+				if schema, err = postgres.ReadSchema(ctx, conn); err != nil {
 					return err
 				}
 				return errSchemaRead

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dittodb/ditto/internal/proc"
 	"github.com/dittodb/ditto/internal/state"
@@ -264,7 +261,7 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := m.writeHBA(pgdata); err != nil {
+	if err := postgres.WriteHBA(pgdata, m.pgUser); err != nil {
 		return err
 	}
 	from := "the initdb template"
@@ -311,12 +308,8 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	defer os.RemoveAll(sock)
 	defer os.Remove(logFile)
 	srv, err := postgres.Start(ctx, postgres.ServerOptions{
-		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: 5432, SocketDir: sock, LogFile: logFile,
-		// wal_level=minimal: the restore truncates each table in the
-		// transaction of its COPY (FREEZE), and index builds make new
-		// files, so neither is written to the WAL as well.
-		Settings: []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
-			"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h", "wal_level=minimal", "max_wal_senders=0"},
+		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: postgres.PrivatePort, SocketDir: sock, LogFile: logFile,
+		Settings: postgres.RestoreSettings(),
 	})
 	if err != nil {
 		return err
@@ -335,7 +328,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	conn.Close(ctx)
 	t := time.Now()
 	ro := postgres.RestoreOptions{
-		Bin: bin, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
+		Bin: bin, Dump: p.dump, SocketDir: sock, Port: postgres.PrivatePort, Superuser: g.Role,
 		Database: g.Database, Jobs: p.jobs, Log: m.Log,
 	}
 	if p.masking != nil {
@@ -352,7 +345,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	}
 	defer conn.Close(context.Background())
 	t = time.Now()
-	if err := waitSessionsGone(ctx, conn); err != nil {
+	if err := postgres.WaitSessionsGone(ctx, conn); err != nil {
 		return err
 	}
 	// fsync is off while restoring (a crash discards the building volume
@@ -375,57 +368,17 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	return nil
 }
 
-// waitSessionsGone waits until the restore's sessions have ended: a session
-// reports its row counts as it exits, and counts arriving after the VACUUM
-// would make every copy's autovacuum vacuum that table again.
-func waitSessionsGone(ctx context.Context, conn *pgx.Conn) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").Scan(&n)
-		if err != nil {
-			return fmt.Errorf("waiting for the restore's sessions to end: %w", err)
-		}
-		if n == 0 || time.Now().After(deadline) {
-			return nil // after the deadline, a copy may vacuum a table again: slower, not wrong
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// goldenHBA trusts only the Unix socket, which lives in each copy's private
-// folder; every TCP login, from any address the copy is told to listen on,
-// needs the copy's own password.
-const goldenHBA = `# written by ditto reseed
-local all all                trust
-host  all all 0.0.0.0/0      scram-sha-256
-host  all all ::/0           scram-sha-256
-`
-
-func (m *Manager) writeHBA(pgdata string) error {
-	p := filepath.Join(pgdata, "pg_hba.conf")
-	if err := os.WriteFile(p, []byte(goldenHBA), 0o600); err != nil {
-		return err
-	}
-	return os.Chown(p, m.pgUser.UID, m.pgUser.GID)
-}
-
 // checkCleanShutdown reads pg_control: a golden must say "shut down", or its
 // copies would start with crash recovery.
 func checkCleanShutdown(ctx context.Context, bin postgres.Bin, pgdata string) error {
-	out, err := exec.CommandContext(ctx, bin.Path("pg_controldata"), "-D", pgdata).CombinedOutput()
+	s, err := postgres.ClusterState(ctx, bin, pgdata)
 	if err != nil {
-		return fmt.Errorf("pg_controldata: %v: %s", err, out)
+		return err
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if state, ok := strings.CutPrefix(line, "Database cluster state:"); ok {
-			if s := strings.TrimSpace(state); s != "shut down" {
-				return fmt.Errorf("the golden's server stopped in state %q, not cleanly: refusing to freeze it", s)
-			}
-			return nil
-		}
+	if s != postgres.StateShutDown {
+		return fmt.Errorf("the golden's server stopped in state %q, not cleanly: refusing to freeze it", s)
 	}
-	return errors.New("pg_controldata printed no cluster state")
+	return nil
 }
 
 func (m *Manager) switchCurrent(gen string) error {

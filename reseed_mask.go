@@ -65,7 +65,7 @@ func (mk *masking) filter(srv *postgres.Server, g *Golden, log hclog.Logger) *po
 				return err
 			}
 			defer conn.Close(context.Background())
-			schema, err := readSchema(ctx, conn)
+			schema, err := postgres.ReadSchema(ctx, conn)
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func (mk *masking) filter(srv *postgres.Server, g *Golden, log hclog.Logger) *po
 // a machine without access to the source can `ditto reseed --dump` it
 // without ever seeing raw data.
 func (m *Manager) writeMaskedDump(ctx context.Context, p *plan, sock string) error {
-	q := url.Values{"host": {sock}, "port": {strconv.Itoa(5432)}, "user": {p.golden.Role}}
+	q := url.Values{"host": {sock}, "port": {strconv.Itoa(postgres.PrivatePort)}, "user": {p.golden.Role}}
 	u := url.URL{Scheme: "postgres", Path: "/" + p.golden.Database, RawQuery: q.Encode()}
 	tmp := p.maskedDumpOut + ".partial"
 	if err := postgres.DumpSource(ctx, p.bin, u.String(), tmp, m.Log); err != nil {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks ditto side by side with the physical floor and the alternatives
-# (issue 5), and reseed with masking rules against reseed without (issue 4):
+# Benchmarks ditto side by side with the physical floor and the alternatives,
+# and reseed against a plain restore and against reseed with masking rules:
 # builds ditto and scripts/bench, then runs the benchmark, which makes its
 # own state directory and pool, builds goldens of three sizes from pgbench
 # data, measures, writes a markdown table and JSON, prints the table and

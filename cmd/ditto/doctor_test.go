@@ -6,11 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/postgres"
 )
 
 type doctorCheck struct {
@@ -173,7 +174,7 @@ func TestDoctorWithPool(t *testing.T) {
 		live := f.create()
 		// last: every copy create removes the copies whose TTL passed
 		expiring := f.create("--ttl", "1s")
-		killPostmaster(t, dead.ID)
+		killPostmaster(t, f, dead.ID)
 		time.Sleep(1200 * time.Millisecond)
 		rep := f.doctor()
 		rep.expect(t, "copies", "warn", "3 copies, 2 running", expiring.ID+" (TTL passed", dead.ID+" (server down)",
@@ -221,25 +222,18 @@ func (rep doctorReport) checkDetail(name string) string {
 }
 
 // killPostmaster SIGKILLs the server of copy id, as the OOM killer would.
-func killPostmaster(t *testing.T, id string) {
+func killPostmaster(t *testing.T, f *fixture, id string) {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		for i, a := range args {
-			if a == "-D" && i+1 < len(args) && strings.Contains(args[i+1], "/"+id+"/") {
-				if pid, err := strconv.Atoi(e.Name()); err == nil {
-					syscall.Kill(pid, syscall.SIGKILL)
-					for deadline := time.Now().Add(10 * time.Second); exists(filepath.Join("/proc", e.Name())) && time.Now().Before(deadline); {
-						time.Sleep(10 * time.Millisecond)
-					}
-					return
-				}
+	for _, root := range []string{f.home, f.pool} {
+		for dir, r := range postgres.Postmasters(root) {
+			if filepath.Base(filepath.Dir(dir)) != id { // .../copies/ID/pgdata
+				continue
 			}
+			syscall.Kill(r.PID, syscall.SIGKILL)
+			for deadline := time.Now().Add(10 * time.Second); exists(filepath.Join("/proc", r.String())) && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			return
 		}
 	}
 	t.Fatalf("no postmaster found for copy %s", id)

@@ -69,7 +69,7 @@ func TestPoolFull(t *testing.T) {
 	t.Logf("filler: %v; %d KiB free", err, free()>>10)
 	for _, c := range []copyInfo{byStart, byGC} {
 		if state := f.copyState(c.ID); state == "running" {
-			killPostmaster(t, c.ID)
+			killPostmaster(t, f, c.ID)
 		} else {
 			t.Logf("copy %s is %s: the full pool stopped its server", c.ID, state)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/internal/testbtrfs"
+	"github.com/dittodb/ditto/postgres"
 )
 
 // dittoBin is the ditto binary the end-to-end tests run, built by TestMain
@@ -232,28 +233,13 @@ func (f *fixture) teardown() {
 	time.Sleep(50 * time.Millisecond)
 }
 
-// postgresUnder lists postgres postmasters whose data directory lies below
-// any of the roots, or, for ZFS, under the home's mount base.
+// postgresUnder lists the postmasters whose data directory lies below any
+// of the roots.
 func postgresUnder(roots ...string) []int {
 	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(b, []byte("postgres")) {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		for i, a := range args {
-			if a != "-D" || i+1 >= len(args) {
-				continue
-			}
-			for _, root := range roots {
-				if strings.HasPrefix(args[i+1], root+"/") {
-					var pid int
-					fmt.Sscan(e.Name(), &pid)
-					pids = append(pids, pid)
-				}
-			}
+	for _, root := range roots {
+		for _, r := range postgres.Postmasters(root) {
+			pids = append(pids, r.PID)
 		}
 	}
 	return pids

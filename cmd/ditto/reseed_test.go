@@ -184,7 +184,7 @@ func TestDeadCopyServer(t *testing.T) {
 	mustPsql(t, c.DatabaseURL, "SET synchronous_commit = on; CREATE TABLE kept AS SELECT generate_series(1, 1000) AS i")
 	kill := func() {
 		t.Helper()
-		killPostmaster(t, c.ID)
+		killPostmaster(t, f, c.ID)
 		if cs := f.list(); len(cs) != 1 || cs[0].State != "down" {
 			t.Fatalf("copy list after kill -9 of the postmaster: %+v, want one copy down", cs)
 		}
@@ -229,7 +229,7 @@ func TestDeadCopyServer(t *testing.T) {
 	busy := readRecord(t, f, c.ID)
 	busy["state"], busy["busy"] = "destroying", selfRef()
 	writeRecord(t, f, c.ID, busy)
-	killPostmaster(t, c.ID)
+	killPostmaster(t, f, c.ID)
 	f.fails("is busy", "copy", "start", c.ID)
 	busy["state"] = "ready"
 	delete(busy, "busy")
@@ -239,7 +239,7 @@ func TestDeadCopyServer(t *testing.T) {
 	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
 		t.Fatalf("after reset: %s", got)
 	}
-	killPostmaster(t, c.ID)
+	killPostmaster(t, f, c.ID)
 	f.must("copy", "destroy", c.ID)
 	f.assertClean(t)
 }

@@ -10,10 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage/btrfs"
 )
 
 // bench holds one run's set-up: the PostgreSQL tools, a private work
@@ -21,16 +23,17 @@ import (
 // directory per golden size, all on one pool, so that copies of every size
 // can be measured side by side (interleaved) under the same machine load.
 type bench struct {
-	o     options
-	pg    pgTools
-	work  string
-	dumps string
-	homes []*home
-	rules string // the masking rules file of ditto reseed --rules
-	key   string // its masking key, in DITTO_MASK_KEY of that reseed only
+	o      options
+	bin    postgres.Bin
+	pgUser postgres.OSUser
+	work   string
+	dumps  string
+	homes  []*home
+	rules  string // the masking rules file of ditto reseed --rules
+	key    string // its masking key, in DITTO_MASK_KEY of that reseed only
 
 	mu      sync.Mutex
-	servers map[*server]bool // servers to stop on clean-up
+	servers map[*postgres.Server]bool // servers to stop on clean-up
 }
 
 // home is one ditto state directory and its pool folder or dataset.
@@ -38,7 +41,7 @@ type home struct {
 	dir  string
 	own  bool // the benchmark ran `ditto init` on it, so it removes it
 	cfg  dittoConfig
-	pool pool
+	pool *pool
 }
 
 // dittoConfig is the part of <home>/config.json the benchmark reads.
@@ -63,7 +66,7 @@ func newBench(o options) (*bench, error) {
 	if err := os.Chmod(work, 0o711); err != nil {
 		return nil, err
 	}
-	b := &bench{o: o, work: work, servers: map[*server]bool{}, rules: filepath.Join(work, "mask.yaml"), key: rand.Text()}
+	b := &bench{o: o, work: work, servers: map[*postgres.Server]bool{}, rules: filepath.Join(work, "mask.yaml"), key: rand.Text()}
 	b.dumps = o.dumps
 	if b.dumps == "" {
 		b.dumps = filepath.Join(work, "dumps")
@@ -160,17 +163,12 @@ func (b *bench) openHome(ctx context.Context, h *home) error {
 	if err := json.Unmarshal(raw, &h.cfg); err != nil {
 		return fmt.Errorf("%s/config.json: %w", h.dir, err)
 	}
-	if b.pg.dir == "" {
-		if b.pg, err = findPG(b.o.pgBin, h.cfg.PGUser); err != nil {
+	if b.bin.Dir == "" {
+		if b.bin, b.pgUser, err = findPG(b.o.pgBin, h.cfg.PGUser); err != nil {
 			return err
 		}
 	}
-	switch h.cfg.Backend {
-	case "zfs":
-		h.pool, err = newZFSPool(ctx, h.cfg.Dataset, b.work, b.pg.gid)
-	default:
-		h.pool = &btrfsPool{dir: h.cfg.PoolPath, image: h.cfg.Image, gid: b.pg.gid}
-	}
+	h.pool, err = openPool(ctx, h.dir, h.cfg, b.pgUser.GID)
 	return err
 }
 
@@ -196,13 +194,13 @@ func (b *bench) cleanup() error {
 	var errs []error
 	b.mu.Lock()
 	for s := range b.servers {
-		errs = append(errs, s.stop())
+		errs = append(errs, stop(s))
 	}
 	b.mu.Unlock()
 	for i := len(b.homes) - 1; i >= 0; i-- {
 		h := b.homes[i]
 		if h.pool != nil {
-			errs = append(errs, b.destroyAllCopies(ctx, h), h.pool.dropScratch(ctx), h.pool.cleanup(ctx))
+			errs = append(errs, b.destroyAllCopies(ctx, h), h.pool.cleanup(ctx))
 		}
 		if h.own && !b.o.keep {
 			errs = append(errs, b.removeHome(ctx, h))
@@ -236,50 +234,38 @@ func (b *bench) destroyAllCopies(ctx context.Context, h *home) error {
 	return err
 }
 
-// removeHome removes what `ditto init` made: the goldens (then the pool:
-// the image's mount, the --path folder's volumes, the ZFS dataset) and the
-// state directory.
+// removeHome removes what `ditto init` made: the pool (the image's mount,
+// the --path folder's volumes, the ZFS dataset) and the state directory.
 func (b *bench) removeHome(ctx context.Context, h *home) error {
-	var errs []error
-	switch h.cfg.Backend {
-	case "zfs":
+	var err error
+	switch {
+	case h.cfg.Backend == "zfs":
 		if h.cfg.Dataset != "" {
-			if _, err := output(ctx, "zfs", "destroy", "-r", h.cfg.Dataset); err != nil {
-				errs = append(errs, err)
-			}
+			_, err = output(ctx, "zfs", "destroy", "-r", h.cfg.Dataset)
 		}
-	case "btrfs":
-		if h.cfg.Image != "" {
-			if _, err := output(ctx, "umount", h.cfg.PoolPath); err != nil {
-				errs = append(errs, err)
-			}
-		} else if h.cfg.PoolPath != "" {
-			for _, kind := range []string{"copies", "golden", "building"} {
-				vols, _ := filepath.Glob(filepath.Join(h.cfg.PoolPath, kind, "*"))
-				for _, v := range vols {
-					errs = append(errs, deleteSubvol(ctx, v))
-				}
-				errs = append(errs, os.Remove(filepath.Join(h.cfg.PoolPath, kind)))
-			}
-			errs = append(errs, os.Remove(h.cfg.PoolPath))
+	case h.cfg.Image != "":
+		err = btrfs.Unmount(ctx, h.cfg.PoolPath)
+	case h.pool != nil:
+		if err = h.pool.removeVolumes(ctx); err == nil {
+			err = os.RemoveAll(h.cfg.PoolPath)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return fmt.Errorf("%w; the state directory %s is kept", err, h.dir)
 	}
 	logf("removed the state directory %s and its pool", h.dir)
 	return os.RemoveAll(h.dir)
 }
 
-// ditto runs the ditto binary on home h; debug adds DITTO_LOG_LEVEL=debug
-// (the phase timings of copy create).
-func (b *bench) ditto(ctx context.Context, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
-	return b.dittoBin(ctx, b.o.ditto, h, debug, args...)
+// ditto runs the ditto binary on home h; timed has it log its phase
+// timings (at debug level) as JSON lines, for parseLog.
+func (b *bench) ditto(ctx context.Context, h *home, timed bool, args ...string) (stdout, stderr []byte, err error) {
+	return b.dittoBin(ctx, b.o.ditto, h, timed, args...)
 }
 
 // dittoBin is ditto with another ditto binary (--compare).
-func (b *bench) dittoBin(ctx context.Context, bin string, h *home, debug bool, args ...string) (stdout, stderr []byte, err error) {
-	return runDitto(b.dittoCmd(ctx, bin, h, debug, args...))
+func (b *bench) dittoBin(ctx context.Context, bin string, h *home, timed bool, args ...string) (stdout, stderr []byte, err error) {
+	return runDitto(b.dittoCmd(ctx, bin, h, timed, args...))
 }
 
 // runDitto runs a command made by dittoCmd; a failure carries the end of
@@ -294,11 +280,11 @@ func runDitto(cmd *exec.Cmd) (stdout, stderr []byte, err error) {
 	return o.Bytes(), e.Bytes(), err
 }
 
-func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, debug bool, args ...string) *exec.Cmd {
+func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, timed bool, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	env := []string{"DITTO_HOME=" + h.dir}
-	if debug {
-		env = append(env, "DITTO_LOG_LEVEL=debug")
+	if timed {
+		env = append(env, "DITTO_LOG_LEVEL=debug", "DITTO_LOG_JSON=1")
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DITTO_") {
@@ -309,61 +295,69 @@ func (b *bench) dittoCmd(ctx context.Context, bin string, h *home, debug bool, a
 	return cmd
 }
 
-// track registers a server for clean-up; untrack after stopping it.
-func (b *bench) track(s *server) {
-	b.mu.Lock()
-	b.servers[s] = true
-	b.mu.Unlock()
-}
+// dittoLog is what ditto logged with --log-json: one hclog JSON object per
+// line, its message under "@message", its fields under their keys.
+type dittoLog []map[string]any
 
-func (b *bench) untrack(s *server) {
-	b.mu.Lock()
-	delete(b.servers, s)
-	b.mu.Unlock()
-}
-
-// logLines reads ditto's hclog lines on stderr ("... [DEBUG] ditto: copy
-// server up: id=... took=12ms") into message -> key -> value. A message
-// logged twice keeps the values of both lines (the later wins).
-var kvRE = regexp.MustCompile(`([A-Za-z_+]+)=("[^"]*"|\S+)`)
-
-func logLines(stderr []byte) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, line := range strings.Split(string(stderr), "\n") {
-		_, rest, ok := strings.Cut(line, "ditto: ")
-		if !ok {
+func parseLog(stderr []byte) (dittoLog, error) {
+	var l dittoLog
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		msg, kvs, ok := strings.Cut(rest, ": ")
-		if !ok {
-			continue
+		var event map[string]any
+		if err := json.Unmarshal(line, &event); err != nil {
+			return nil, fmt.Errorf("ditto --log-json printed a line that is no JSON object: %q: %w", line, err)
 		}
-		if out[msg] == nil {
-			out[msg] = map[string]string{}
-		}
-		for _, m := range kvRE.FindAllStringSubmatch(kvs, -1) {
-			out[msg][m[1]] = strings.Trim(m[2], `"`)
-		}
+		l = append(l, event)
 	}
-	return out
+	return l, nil
 }
 
-// logMS is the duration key of message msg in milliseconds; with msg ""
-// it is key of whichever message has it. -1 when absent.
-func logMS(lines map[string]map[string]string, msg, key string) float64 {
-	var v string
-	if msg != "" {
-		v = lines[msg][key]
-	} else {
-		for _, kv := range lines {
-			if x, ok := kv[key]; ok {
-				v = x
-			}
+// ms returns the duration field key of the last event msg that has it, in
+// milliseconds (hclog writes durations as nanoseconds): a message may be
+// logged by several steps (the restore's progress and reseed both log
+// "restore done"). A missing event or field is an error: a renamed log line
+// must stop the benchmark, not leave a hole in its results.
+func (l dittoLog) ms(msg, key string) (float64, error) {
+	var found, timed bool
+	var ns float64
+	for _, event := range l {
+		if event["@message"] != msg {
+			continue
+		}
+		found = true
+		if v, ok := event[key].(float64); ok {
+			ns, timed = v, true
 		}
 	}
-	d, err := time.ParseDuration(v)
+	switch {
+	case !found:
+		return 0, fmt.Errorf("ditto logged no %q event (renamed?): update scripts/bench to read its timings", msg)
+	case !timed:
+		return 0, fmt.Errorf("ditto logged %q without a duration %q: update scripts/bench to read its timings", msg, key)
+	}
+	return ns / 1e6, nil
+}
+
+// readTimings reads the durations that ditto, run with --log-json, wrote
+// to stderr into their destinations, stopping at the first that is missing.
+func readTimings(stderr []byte, want ...timingField) error {
+	l, err := parseLog(stderr)
 	if err != nil {
-		return -1
+		return err
 	}
-	return ms(d)
+	for _, w := range want {
+		if *w.dst, err = l.ms(w.msg, w.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timingField is where a duration ditto logs (field key of message msg)
+// goes.
+type timingField struct {
+	msg, key string
+	dst      *float64
 }

@@ -1,10 +1,10 @@
 // Command bench measures ditto side by side with the physical floor and with
-// what a user would do instead (issue 5): goldens of three sizes built from
+// what a user would do instead: goldens of three sizes built from
 // pgbench data on one pool, copy create until the first query answers, the
 // floor (a bare snapshot plus a bare postgres start), copy destroy, 16
 // concurrent creates, the cost of an idle copy, CREATE DATABASE ... TEMPLATE,
 // pg_restore into a fresh database, and reseed against reseed with masking
-// rules (issue 4) and against a plain pg_restore.
+// rules and against a plain pg_restore.
 //
 // scripts/bench.sh builds ditto and this program and runs it as root. It
 // writes a markdown table and JSON (PREFIX.md, PREFIX.json) and prints the
@@ -45,12 +45,10 @@ type options struct {
 	out        string
 	dumps      string
 	pgBin      string
-	poll       time.Duration
 	settle     time.Duration
 	idleWait   time.Duration
 	skip       map[string]bool
 	floorSet   []string
-	floorReady string
 	compare    string
 	compLabel  string
 	current    bool
@@ -101,12 +99,10 @@ Flags:
 	fs.StringVar(&o.out, "out", "", "write PREFIX.md and PREFIX.json (default scripts/bench/results, --quick: $TMPDIR/ditto-bench-quick)")
 	fs.StringVar(&o.dumps, "dumps", "", "keep the pgbench dumps in `DIR` and reuse them next time (default: temporary)")
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries `DIR` (default: newest /usr/lib/postgresql/*/bin)")
-	fs.DurationVar(&o.poll, "poll", time.Millisecond, "floor: pause between readiness checks while postgres starts")
 	fs.DurationVar(&o.settle, "settle", 200*time.Millisecond, "pause between measured runs, so one run's clean-up does not land in the next")
 	fs.DurationVar(&o.idleWait, "idle-wait", 2*time.Second, "how long a copy idles before its disk and memory are measured")
 	fs.StringVar(&skip, "skip", "", "comma-separated phases to leave out: "+strings.Join(phases, ","))
 	fs.Var(&floorSet, "floor-set", "floor: extra `KEY=VALUE` for the bare postgres (repeatable; to try settings)")
-	fs.StringVar(&o.floorReady, "floor-ready", "pidfile", "floor: how to wait for postgres: pidfile (read postmaster.pid every --poll until it says ready, then connect) or connect (a connection attempt every --poll)")
 	fs.StringVar(&o.compare, "compare", "", "also time copy create and destroy with this other ditto `BINARY`, interleaved with the measured one (to measure a change)")
 	fs.StringVar(&o.compLabel, "compare-label", "", "what the --compare binary is, for the results")
 	fs.BoolVar(&o.current, "current", false, "measure the current golden of --home as it is (no pgbench data, no reseed)")
@@ -171,9 +167,6 @@ Flags:
 			return o, fmt.Errorf("unknown phase %q in --skip: use %s", s, strings.Join(phases, ","))
 		}
 		o.skip[s] = true
-	}
-	if o.floorReady != "connect" && o.floorReady != "pidfile" {
-		return o, fmt.Errorf("invalid --floor-ready %q: use connect or pidfile", o.floorReady)
 	}
 	if o.runs < 1 || o.concurrent < 1 || o.jobs < 1 {
 		return o, errors.New("--runs, --concurrent and --jobs must be at least 1")

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/storage"
 )
 
 // measureAll builds the goldens (or takes --current's), then measures
@@ -145,7 +148,7 @@ func (b *bench) currentSize(ctx context.Context) (*sizeResult, error) {
 
 // goldenInfo reads the golden's metadata (database, role, size).
 func (b *bench) goldenInfo(ctx context.Context, s *sizeResult) error {
-	dir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	dir, err := s.h.pool.volume(ctx, storage.KindGolden, s.Generation)
 	if err != nil {
 		return err
 	}
@@ -195,7 +198,7 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 	}
 	defer b.stopServer(srv)
 	logf("scale %d: generating pgbench data", scale)
-	conn, err := srv.waitReady(ctx, "postgres", "postgres", 10*time.Millisecond)
+	conn, err := ready(ctx, srv, "postgres", "postgres")
 	if err != nil {
 		return "", err
 	}
@@ -203,15 +206,15 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 	if _, err := conn.Exec(ctx, "CREATE DATABASE bench"); err != nil {
 		return "", err
 	}
-	connArgs := []string{"-h", srv.sock, "-p", strconv.Itoa(srv.port), "-U", "postgres"}
-	if _, err := output(ctx, b.pg.path("pgbench"), append(append([]string{"-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(scale)}, connArgs...), "bench")...); err != nil {
+	connArgs := []string{"-h", srv.SocketDir, "-p", strconv.Itoa(srv.Port), "-U", "postgres"}
+	if _, err := output(ctx, b.bin.Path("pgbench"), append(append([]string{"-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(scale)}, connArgs...), "bench")...); err != nil {
 		return "", err
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_database_size('bench')").Scan(&s.DatabaseBytes); err != nil {
 		return "", err
 	}
 	logf("scale %d: %s of data; pg_dump -Fc", scale, humanBytes(s.DatabaseBytes))
-	if _, err := output(ctx, b.pg.path("pg_dump"), append(append([]string{"-Fc", "-f", dump + ".partial"}, connArgs...), "bench")...); err != nil {
+	if _, err := output(ctx, b.bin.Path("pg_dump"), append(append([]string{"-Fc", "-f", dump + ".partial"}, connArgs...), "bench")...); err != nil {
 		return "", err
 	}
 	if err := os.Rename(dump+".partial", dump); err != nil {
@@ -228,31 +231,19 @@ func (b *bench) pgbenchDump(ctx context.Context, scale int, s *sizeResult) (stri
 
 // plainServer makes a fresh cluster in dir/pgdata (superuser role) and
 // starts it with the settings ditto's reseed restores with.
-func (b *bench) plainServer(ctx context.Context, dir, role string) (*server, error) {
+func (b *bench) plainServer(ctx context.Context, dir, role string) (*postgres.Server, error) {
 	pgdata := filepath.Join(dir, "pgdata")
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, err
 	}
-	if err := b.pg.initdb(ctx, pgdata, role); err != nil {
+	if err := postgres.InitDB(ctx, b.bin, b.pgUser, pgdata, role); err != nil {
 		return nil, err
 	}
 	port, err := freePort(7400)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := b.pg.start(pgdata, filepath.Join(b.work, "sock-plain"), port, restoreSettings, filepath.Join(b.work, "plain.log"))
-	if err != nil {
-		return nil, err
-	}
-	b.track(srv)
-	return srv, nil
-}
-
-func (b *bench) stopServer(s *server) {
-	if err := s.stop(); err != nil {
-		logf("%v", err)
-	}
-	b.untrack(s)
+	return b.startServer(ctx, pgdata, filepath.Join(b.work, "sock-plain"), port, postgres.RestoreSettings(), filepath.Join(b.work, "plain.log"))
 }
 
 // reseed times `ditto reseed --dump`; its golden becomes the size's.
@@ -285,13 +276,13 @@ func (b *bench) maskedReseed(ctx context.Context, s *sizeResult) error {
 }
 
 // reseedOnce times `ditto reseed --dump`, with maskRules if rules, reads
-// its phases from its log and returns them with the new generation.
+// its phases from its JSON log and returns them with the new generation.
 func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*reseedResult, string, error) {
 	if err := s.h.pool.sync(ctx); err != nil {
 		return nil, "", err
 	}
 	what := "reseed"
-	cmd := b.dittoCmd(ctx, b.o.ditto, s.h, false, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
+	cmd := b.dittoCmd(ctx, b.o.ditto, s.h, true, "reseed", "--dump", s.dump, "--jobs", strconv.Itoa(b.o.jobs))
 	if rules {
 		what = "reseed --rules"
 		cmd.Args = append(cmd.Args, "--rules", b.rules)
@@ -304,14 +295,15 @@ func (b *bench) reseedOnce(ctx context.Context, s *sizeResult, rules bool) (*res
 		return nil, "", err
 	}
 	r := &reseedResult{timing: timing{Total: ms(time.Since(t0))}}
-	l := logLines(stderr)
-	r.InitDB = logMS(l, "initdb done", "took")
-	r.Restore = logMS(l, "restore done", "took")
-	r.AnalyzeCheckpoint = logMS(l, "vacuum, analyze and checkpoint done", "took")
-	r.Inside = logMS(l, "golden ready", "took")
-	if r.InitDB >= 0 && r.Restore >= 0 && r.AnalyzeCheckpoint >= 0 && r.Inside >= 0 {
-		r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
+	err = readTimings(stderr,
+		timingField{"initdb done", "took", &r.InitDB},
+		timingField{"restore done", "took", &r.Restore},
+		timingField{"vacuum, analyze and checkpoint done", "took", &r.AnalyzeCheckpoint},
+		timingField{"golden ready", "took", &r.Inside})
+	if err != nil {
+		return nil, "", fmt.Errorf("ditto %s: %w", what, err)
 	}
+	r.Rest = r.Inside - r.InitDB - r.Restore - r.AnalyzeCheckpoint
 	lines := strings.Fields(string(out))
 	if len(lines) == 0 {
 		return nil, "", fmt.Errorf("ditto reseed printed no generation")
@@ -327,11 +319,11 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 	if err := s.h.pool.sync(ctx); err != nil {
 		return err
 	}
-	dir, err := s.h.pool.scratch(ctx)
+	dir, err := s.h.pool.CreateBuilding(ctx, scratchName)
 	if err != nil {
 		return err
 	}
-	defer s.h.pool.dropScratch(context.Background())
+	defer s.h.pool.Destroy(context.Background(), storage.KindBuilding, scratchName)
 	logf("%s: plain initdb + pg_restore --jobs %d", humanBytes(s.DatabaseBytes), b.o.jobs)
 	p := &plainResult{}
 	t0 := time.Now()
@@ -340,7 +332,7 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 		return err
 	}
 	defer b.stopServer(srv)
-	conn, err := srv.waitReady(ctx, "postgres", "postgres", time.Millisecond)
+	conn, err := ready(ctx, srv, "postgres", "postgres")
 	if err != nil {
 		return err
 	}
@@ -351,8 +343,8 @@ func (b *bench) plainRestore(ctx context.Context, s *sizeResult) error {
 	}
 	p.InitStart = ms(time.Since(t0))
 	t1 := time.Now()
-	if _, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-h", srv.sock,
-		"-p", strconv.Itoa(srv.port), "-U", "postgres", "-d", "bench", s.dump); err != nil {
+	if _, err := output(ctx, b.bin.Path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-h", srv.SocketDir,
+		"-p", strconv.Itoa(srv.Port), "-U", "postgres", "-d", "bench", s.dump); err != nil {
 		return err
 	}
 	p.Restore = ms(time.Since(t1))
@@ -491,36 +483,31 @@ func pause(ctx context.Context, d time.Duration) {
 }
 
 // floorOnce is the floor: a bare clone of the golden, a bare postgres
-// started on it, polled over its Unix socket until a connection is
-// accepted, and SELECT 1. No ditto code runs.
+// started on it and waited for as a copy's is (postmaster.pid, then a
+// connection over its Unix socket), and SELECT 1. None of ditto's own
+// steps (records, lock, port, password) runs.
 func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSample, error) {
 	var f floorSample
-	name := fmt.Sprintf("floor-%d", i)
+	name := fmt.Sprintf("%sfloor-%d", benchPrefix, i)
 	port, err := freePort(7433)
 	if err != nil {
 		return f, err
 	}
 	sock := filepath.Join(b.work, name)
 	t0 := time.Now()
-	dir, err := s.h.pool.clone(ctx, s.Generation, name)
+	dir, err := s.h.pool.Clone(ctx, s.Generation, name)
 	if err != nil {
 		return f, err
 	}
-	defer s.h.pool.unclone(context.Background(), name)
+	defer s.h.pool.Destroy(context.Background(), storage.KindCopy, name)
 	defer os.RemoveAll(sock)
 	t1 := time.Now()
-	srv, err := b.pg.start(filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
+	srv, err := b.startServer(ctx, filepath.Join(dir, "pgdata"), sock, port, b.o.floorSet, filepath.Join(b.work, "floor.log"))
 	if err != nil {
 		return f, err
 	}
-	b.track(srv)
 	defer b.stopServer(srv)
-	if b.o.floorReady == "pidfile" {
-		if err := srv.waitPidFile(ctx, filepath.Join(dir, "pgdata"), b.o.poll); err != nil {
-			return f, err
-		}
-	}
-	conn, err := srv.waitReady(ctx, s.role, s.database, b.o.poll)
+	conn, err := ready(ctx, srv, s.role, s.database)
 	if err != nil {
 		return f, err
 	}
@@ -529,39 +516,37 @@ func (b *bench) floorOnce(ctx context.Context, s *sizeResult, i int) (floorSampl
 		return f, err
 	}
 	t2 := time.Now()
-	f.Total, f.Clone, f.Start, f.Attempts = ms(t2.Sub(t0)), ms(t1.Sub(t0)), ms(t2.Sub(t1)), srv.attempts
+	f.Total, f.Clone, f.Start = ms(t2.Sub(t0)), ms(t1.Sub(t0)), ms(t2.Sub(t1))
 	return f, nil
 }
 
 // snapshotCLI times `btrfs subvolume snapshot` itself (a process per
-// snapshot), next to the ioctl the floor uses.
+// snapshot), next to the ioctl the floor uses. The snapshots go into the
+// scratch volume, and with it.
 func (b *bench) snapshotCLI(ctx context.Context, s *sizeResult) error {
-	gdir, err := s.h.pool.goldenDir(ctx, s.Generation)
+	gdir, err := s.h.pool.volume(ctx, storage.KindGolden, s.Generation)
 	if err != nil {
 		return err
 	}
-	own, err := s.h.pool.(*btrfsPool).own()
+	scratch, err := s.h.pool.CreateBuilding(ctx, scratchName)
 	if err != nil {
 		return err
 	}
+	defer s.h.pool.Destroy(context.Background(), storage.KindBuilding, scratchName)
 	var t []float64
 	for i := 0; i < 10; i++ {
-		dst := filepath.Join(own, fmt.Sprintf("cli-%d", i))
 		t0 := time.Now()
-		if _, err := output(ctx, "btrfs", "subvolume", "snapshot", gdir, dst); err != nil {
+		if _, err := output(ctx, "btrfs", "subvolume", "snapshot", gdir, filepath.Join(scratch, fmt.Sprintf("cli-%d", i))); err != nil {
 			return err
 		}
 		t = append(t, ms(time.Since(t0)))
-		if err := deleteSubvol(ctx, dst); err != nil {
-			return err
-		}
 	}
 	s.SnapshotCLI = summarize(t)
 	return nil
 }
 
 // createCopy times `ditto copy create` until SELECT 1 has answered on the
-// URL it printed, and reads ditto's phase timings from its debug log.
+// URL it printed, and reads ditto's phase timings from its JSON log.
 func (b *bench) createCopy(ctx context.Context, h *home, extra ...string) (createSample, error) {
 	return b.createCopyBin(ctx, b.o.ditto, h, extra...)
 }
@@ -586,15 +571,13 @@ func (b *bench) createCopyBin(ctx context.Context, bin string, h *home, extra ..
 		return c, fmt.Errorf("first query on copy %s: %w", j.ID, err)
 	}
 	c.Total, c.URLPrinted = ms(time.Since(t0)), ms(tURL)
-	// ditto's debug log: "copy ready" took= (all of CreateCopy), "copy
-	// server up" took= (clone, record, start, ready, password) or, in
-	// older builds, clone+exec=; ready= and password= on either line.
-	l := logLines(stderr)
-	c.Took = logMS(l, "copy ready", "took")
-	c.Ready, c.Password = logMS(l, "", "ready"), logMS(l, "", "password")
-	c.Start = logMS(l, "copy server up", "took")
-	if ce := logMS(l, "", "clone+exec"); ce >= 0 && c.Ready >= 0 && c.Password >= 0 {
-		c.Start = ce + c.Ready + c.Password
+	err = readTimings(stderr,
+		timingField{"copy ready", "took", &c.Took},                // all of CreateCopy
+		timingField{"copy server up", "took", &c.Start},           // clone, record, exec, ready, password
+		timingField{"copy server ready", "ready", &c.Ready},       // postgres start until it answers
+		timingField{"copy server ready", "password", &c.Password}) // ALTER ROLE
+	if err != nil {
+		return c, fmt.Errorf("ditto copy create: %w", err)
 	}
 	return c, nil
 }
@@ -646,15 +629,16 @@ func (b *bench) idleCost(ctx context.Context, s *sizeResult) error {
 
 // copyMemory is the memory of a copy's postmaster and its children.
 func (b *bench) copyMemory(ctx context.Context, h *home, id string) (memory, error) {
-	dir, err := h.pool.copyDir(ctx, id)
+	dir, err := h.pool.volume(ctx, storage.KindCopy, id)
 	if err != nil {
 		return memory{}, err
 	}
-	pid, err := postmasterPID(filepath.Join(dir, "pgdata"))
-	if err != nil {
-		return memory{}, err
+	pgdata := filepath.Join(dir, "pgdata")
+	pm, ok := postgres.Postmasters(pgdata)[pgdata]
+	if !ok {
+		return memory{}, fmt.Errorf("no postmaster runs on %s", pgdata)
 	}
-	return treeMemory(pid)
+	return treeMemory(pm.PID)
 }
 
 // concurrentCreates starts --concurrent copy creates at once; each counts
@@ -795,7 +779,7 @@ func (b *bench) alternativesOn(ctx context.Context, s *sizeResult, durable bool)
 			if _, err := conn.Exec(ctx, "CREATE DATABASE alt TEMPLATE template0"); err != nil {
 				return err
 			}
-			_, err := output(ctx, b.pg.path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-d", dbURL("alt"), s.dump)
+			_, err := output(ctx, b.bin.Path("pg_restore"), "--jobs", strconv.Itoa(b.o.jobs), "-d", dbURL("alt"), s.dump)
 			return err
 		})
 		if err != nil {

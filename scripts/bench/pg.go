@@ -6,212 +6,79 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dittodb/ditto/postgres"
 )
 
-// pgTools are the PostgreSQL binaries and the OS user that runs servers.
-type pgTools struct {
-	dir      string
-	version  string // e.g. 15.18
-	uid, gid int
-}
-
-func findPG(dir, osUser string) (pgTools, error) {
-	if dir == "" {
-		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		sort.Slice(dirs, func(i, j int) bool { return majorOf(dirs[i]) > majorOf(dirs[j]) })
-		if len(dirs) == 0 {
-			return pgTools{}, errors.New("no PostgreSQL in /usr/lib/postgresql/*/bin: install postgresql-15 or pass --pg-bin DIR")
-		}
-		dir = dirs[0]
+// findPG returns the newest PostgreSQL binaries (or those of --pg-bin) and
+// the OS user that runs servers.
+func findPG(dir, osUser string) (postgres.Bin, postgres.OSUser, error) {
+	bins, err := postgres.FindBins(dir)
+	if err != nil {
+		return postgres.Bin{}, postgres.OSUser{}, err
 	}
-	p := pgTools{dir: dir}
-	for _, t := range []string{"postgres", "initdb", "pg_ctl", "pg_dump", "pg_restore", "pgbench", "psql"} {
-		if _, err := os.Stat(p.path(t)); err != nil {
-			return p, fmt.Errorf("%s missing in %s: install the full PostgreSQL server package (pgbench included) or pass --pg-bin", t, dir)
+	bin := bins[0]
+	for _, t := range []string{"pgbench", "pg_dump", "pg_restore"} {
+		if _, err := os.Stat(bin.Path(t)); err != nil {
+			return bin, postgres.OSUser{}, fmt.Errorf("%s missing in %s: install the full PostgreSQL server package (pgbench included) or pass --pg-bin", t, bin.Dir)
 		}
 	}
-	out, err := exec.Command(p.path("postgres"), "--version").Output()
-	if err != nil {
-		return p, fmt.Errorf("postgres --version: %w", err)
-	}
-	f := strings.Fields(string(out))
-	p.version = f[len(f)-1]
-	if i := strings.Index(string(out), ") "); i > 0 {
-		p.version = strings.Fields(string(out)[i+2:])[0]
-	}
-	u, err := user.Lookup(osUser)
-	if err != nil {
-		return p, fmt.Errorf("OS user %s, which runs postgres: %w", osUser, err)
-	}
-	p.uid, _ = strconv.Atoi(u.Uid)
-	p.gid, _ = strconv.Atoi(u.Gid)
-	return p, nil
+	u, err := postgres.LookupOSUser(osUser)
+	return bin, u, err
 }
 
-func majorOf(binDir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
-	return n
-}
-
-func (p pgTools) path(tool string) string { return filepath.Join(p.dir, tool) }
-
-// asPostgres runs tool as the postgres OS user, in its own session so a
-// Ctrl-C in the terminal reaches the benchmark (which cleans up) only.
-func (p pgTools) asPostgres(tool string, args ...string) *exec.Cmd {
-	cmd := exec.Command(p.path(tool), args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true,
-		Credential: &syscall.Credential{Uid: uint32(p.uid), Gid: uint32(p.gid)}}
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
-	return cmd
-}
-
-// mkdirPG makes a folder owned by the postgres OS user.
-func (p pgTools) mkdirPG(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	return setOwner(dir, p.uid, p.gid, 0o700)
-}
-
-// initdb makes a cluster the way ditto's reseed does (same flags), with
-// superuser role.
-func (p pgTools) initdb(ctx context.Context, dataDir, role string) error {
-	if err := p.mkdirPG(dataDir); err != nil {
-		return err
-	}
-	cmd := p.asPostgres("initdb", "-D", dataDir, "-U", role, "--auth-local=trust",
-		"--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions", "--no-sync")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb -D %s: %w: %s", dataDir, err, out)
-	}
-	return ctx.Err()
-}
-
-// restoreSettings are the settings ditto's reseed restores with; the plain
-// restore uses them too, so that only ditto's own steps differ.
-var restoreSettings = []string{"fsync=off", "full_page_writes=off", "synchronous_commit=off",
-	"maintenance_work_mem=256MB", "max_wal_size=4GB", "checkpoint_timeout=1h", "wal_level=minimal", "max_wal_senders=0"}
-
-// server is one postgres started by the benchmark.
-type server struct {
-	cmd      *exec.Cmd
-	sock     string
-	port     int
-	log      string
-	exited   chan struct{}
-	exitErr  error
-	started  time.Time
-	attempts int // connection attempts until ready
-}
-
-// start execs postgres directly (no pg_ctl) on dataDir, listening on the
-// socket folder sock (created) and on 127.0.0.1:port, like a ditto copy.
-func (p pgTools) start(dataDir, sock string, port int, settings []string, log string) (*server, error) {
-	if err := p.mkdirPG(sock); err != nil {
-		return nil, err
-	}
-	lf, err := os.OpenFile(log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+// startServer starts postgres on dataDir, listening on the socket folder
+// sock (created) and on 127.0.0.1:port like a copy, with settings, and
+// tracks it for clean-up.
+func (b *bench) startServer(ctx context.Context, dataDir, sock string, port int, settings []string, log string) (*postgres.Server, error) {
+	srv, err := postgres.Start(ctx, postgres.ServerOptions{
+		Bin: b.bin, User: b.pgUser, DataDir: dataDir, Port: port, SocketDir: sock,
+		Listen: "127.0.0.1", Settings: settings, LogFile: log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer lf.Close()
-	args := []string{"-D", dataDir, "-p", strconv.Itoa(port), "-k", sock, "-c", "listen_addresses=127.0.0.1"}
-	for _, s := range settings {
-		args = append(args, "-c", s)
-	}
-	cmd := p.asPostgres("postgres", args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	s := &server{cmd: cmd, sock: sock, port: port, log: log, exited: make(chan struct{})}
-	s.started = time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres on %s: %w", dataDir, err)
-	}
-	go func() { s.exitErr = cmd.Wait(); close(s.exited) }()
-	return s, nil
+	b.mu.Lock()
+	b.servers[srv] = true
+	b.mu.Unlock()
+	return srv, nil
 }
 
-func (s *server) dsn(role, db string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", s.sock, s.port, role, db)
+// stopServer stops a server of startServer: a fast shutdown, SIGKILL after
+// a minute.
+func (b *bench) stopServer(srv *postgres.Server) {
+	if err := stop(srv); err != nil {
+		logf("%v", err)
+	}
+	b.mu.Lock()
+	delete(b.servers, srv)
+	b.mu.Unlock()
 }
 
-// waitReady connects over the Unix socket every poll until the server
-// accepts the connection, and returns it.
-func (s *server) waitReady(ctx context.Context, role, db string, poll time.Duration) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(s.dsn(role, db))
+func stop(srv *postgres.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := postgres.Stop(ctx, srv.Proc)
 	if err != nil {
-		return nil, err
+		kctx, kcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer kcancel()
+		err = errors.Join(err, postgres.Kill(kctx, srv.Proc))
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		s.attempts++
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			return conn, nil
-		}
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code != "57P03" {
-			return nil, fmt.Errorf("postgres on port %d refused %s: %w", s.port, role, err)
-		}
-		select {
-		case <-s.exited:
-			b, _ := os.ReadFile(s.log)
-			return nil, fmt.Errorf("postgres on port %d exited while starting (%v): %s", s.port, s.exitErr, tail(string(b), 10))
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(poll):
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("postgres on port %d not ready after 2 minutes: %w", s.port, err)
-		}
-	}
+	return err
 }
 
-// waitPidFile reads dataDir/postmaster.pid every poll until its status
-// line says "ready" (what pg_ctl -w does), without connecting: a connection
-// attempt while postgres starts makes it fork a backend to refuse it.
-func (s *server) waitPidFile(ctx context.Context, dataDir string, poll time.Duration) error {
-	for {
-		if b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid")); err == nil {
-			if lines := strings.Split(string(b), "\n"); len(lines) > 7 && strings.TrimSpace(lines[7]) == "ready" {
-				return nil
-			}
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("postgres on port %d exited while starting (%v)", s.port, s.exitErr)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(poll):
-		}
-	}
-}
-
-// stop asks for a fast shutdown and waits; after a minute it kills.
-func (s *server) stop() error {
-	if s == nil {
-		return nil
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(time.Minute):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-		return fmt.Errorf("postgres (pid %d) ignored a fast shutdown for a minute; killed it", s.cmd.Process.Pid)
-	}
+// ready waits up to two minutes until srv accepts a connection as role to
+// db, and returns it.
+func ready(ctx context.Context, srv *postgres.Server, role, db string) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return srv.WaitReady(ctx, role, db)
 }
 
 func tail(s string, n int) string {
@@ -320,14 +187,4 @@ func children(pid int) []int {
 		}
 	}
 	return out
-}
-
-// postmasterPID reads the first line of dataDir/postmaster.pid.
-func postmasterPID(dataDir string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return strconv.Atoi(strings.TrimSpace(line))
 }

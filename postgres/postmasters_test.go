@@ -1,4 +1,4 @@
-package ditto
+package postgres_test
 
 import (
 	"bytes"
@@ -8,10 +8,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/postgres"
 )
 
 // A postmaster's child shows the postmaster's command line for a moment
-// after the fork: postmasters names the parent, never the child (gc would
+// after the fork: Postmasters names the parent, never the child (gc would
 // otherwise wait for ever for a "stray" it cannot signal as a group).
 func TestPostmastersSkipsForkedChildren(t *testing.T) {
 	dir := t.TempDir()
@@ -42,9 +44,9 @@ func TestPostmastersSkipsForkedChildren(t *testing.T) {
 			t.Fatalf("%d fake postgres processes after 10 s, want 2", n)
 		}
 	}
-	found := postmasters(dir)
+	found := postgres.Postmasters(dir)
 	if len(found) != 1 || found[data].PID != parent.Process.Pid {
-		t.Fatalf("postmasters = %v, want only the parent %d on %s", found, parent.Process.Pid, data)
+		t.Fatalf("Postmasters = %v, want only the parent %d on %s", found, parent.Process.Pid, data)
 	}
 }
 

@@ -1,4 +1,4 @@
-package ditto
+package postgres
 
 import (
 	"bytes"
@@ -10,11 +10,12 @@ import (
 	"github.com/dittodb/ditto/internal/proc"
 )
 
-// postmasters finds running postgres postmasters whose data directory (-D)
-// is below root, by reading /proc. This is how ditto finds a server that no
-// record explains (ditto killed between starting it and recording it), rather
-// than trusting a postmaster.pid that may be stale.
-func postmasters(root string) map[string]proc.Ref {
+// Postmasters finds the running postgres postmasters whose data directory
+// (-D) is below root, by reading /proc, keyed by that directory (cleaned).
+// This is how ditto finds a server that no record explains (ditto killed
+// between starting it and recording it), rather than trusting a
+// postmaster.pid that may be stale.
+func Postmasters(root string) map[string]proc.Ref {
 	found := map[string]proc.Ref{}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {

@@ -1,8 +1,9 @@
-package ditto
+package postgres
 
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,9 +31,9 @@ WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 ORDER BY 1, 2, a.attnum`
 
-// readSchema describes the tables of the database conn is connected to, as
+// ReadSchema describes the tables of the database conn is connected to, as
 // the masking rules are checked against it.
-func readSchema(ctx context.Context, conn *pgx.Conn) (*mask.Schema, error) {
+func ReadSchema(ctx context.Context, conn *pgx.Conn) (*mask.Schema, error) {
 	rows, err := conn.Query(ctx, schemaQuery)
 	if err != nil {
 		return nil, fmt.Errorf("reading the schema: %w", err)
@@ -52,4 +53,22 @@ func readSchema(ctx context.Context, conn *pgx.Conn) (*mask.Schema, error) {
 		t.Columns = append(t.Columns, col)
 	}
 	return s, rows.Err()
+}
+
+// WaitSessionsGone waits until no client session but conn's own is left,
+// or 30 s have passed. A session reports its row counts as it exits, so
+// counts that arrive after a VACUUM make autovacuum vacuum the table again.
+func WaitSessionsGone(ctx context.Context, conn *pgx.Conn) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").Scan(&n)
+		if err != nil {
+			return fmt.Errorf("waiting for the restore's sessions to end: %w", err)
+		}
+		if n == 0 || time.Now().After(deadline) {
+			return nil // after the deadline, a copy may vacuum a table again: slower, not wrong
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
