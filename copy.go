@@ -168,7 +168,7 @@ func (m *Manager) startServer(ctx context.Context, c *Copy, bin postgres.Bin) er
 
 // spawnServer execs the copy's postgres and puts its process into c.
 func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*postgres.Server, error) {
-	srv, err := postgres.Start(ctx, postgres.ServerOptions{
+	srv, err := m.pg.Start(ctx, postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
 		Settings: postgres.CopySettings(c.Durable, c.Settings),
@@ -183,18 +183,15 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 // serverReady waits until the copy's server accepts a connection and sets
 // the copy's password.
 func (m *Manager) serverReady(ctx context.Context, c *Copy, srv *postgres.Server) error {
-	tStart := time.Now()
+	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	conn, err := srv.WaitReady(ctx, c.Role, c.Database)
+	waited, err := m.pg.Ready(ctx, srv, c.Role, c.Database, c.Password)
 	if err != nil {
 		return fmt.Errorf("copy %s did not start: %w", c.ID, err)
 	}
-	defer conn.Close(context.Background())
-	tReady := time.Now()
-	err = postgres.SetPassword(ctx, conn, c.Role, c.Password)
-	m.Log.Debug("copy server ready", "id", c.ID, "ready", tReady.Sub(tStart), "password", time.Since(tReady))
-	return err
+	m.Log.Debug("copy server ready", "id", c.ID, "ready", waited, "password", time.Since(t0)-waited)
+	return nil
 }
 
 // movePort gives c another free port of the range, under the state lock.
@@ -393,7 +390,7 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 	refs := []proc.Ref{c.Postmaster}
 	if c.DataDir != "" {
-		if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
+		if r, ok := m.pg.Running(c.DataDir)[filepath.Clean(c.DataDir)]; ok && r != c.Postmaster {
 			refs = append(refs, r)
 		}
 	}
@@ -402,11 +399,11 @@ func (m *Manager) stopCopyServer(ctx context.Context, c *Copy) error {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := postgres.Quit(sctx, r)
+		err := m.pg.Quit(sctx, r)
 		cancel()
 		if err != nil {
 			m.Log.Warn("copy server did not stop in time; killing it", "id", c.ID, "pid", r.PID)
-			if err := postgres.Kill(ctx, r); err != nil {
+			if err := m.pg.Kill(ctx, r); err != nil {
 				return fmt.Errorf("stopping the server of copy %s (pid %d): %w", c.ID, r.PID, err)
 			}
 		}
@@ -440,7 +437,11 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 		return nil, err
 	}
 	if err := m.startOnGolden(ctx, c, false); err != nil {
-		// down, with its owner and TTL as they were, until a reset succeeds
+		// down, with its owner and TTL as they were, until a reset succeeds;
+		// a server that started but never became ready goes too
+		if serr := m.stopCopyServer(ctx, c); serr != nil {
+			m.Log.Warn("could not stop the server of the failed reset", "id", c.ID, "error", serr)
+		}
 		c.State, c.Busy = StateReady, nil
 		if serr := m.Home.Save(c); serr != nil {
 			m.Log.Warn("could not record the failed reset", "id", c.ID, "error", serr)
@@ -504,7 +505,7 @@ func (m *Manager) spawnLocked(ctx context.Context, tx *tx, id string) (*Copy, *p
 	if c.Running() {
 		return c, nil, nil
 	}
-	if r, ok := postgres.Postmasters(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
+	if r, ok := m.pg.Running(c.DataDir)[filepath.Clean(c.DataDir)]; ok {
 		// started by a ditto process killed before it recorded the server
 		c.Postmaster = r
 		return c, nil, tx.Save(c)

@@ -347,7 +347,7 @@ func (d *doctor) pool() {
 		d.why = "no postgres user"
 		return
 	}
-	m := &Manager{Home: d.home, Config: d.cfg, Log: d.log, pgUser: u}
+	m := newManager(d.home, d.cfg, d.log, u)
 	h, err := storage.Check(d.ctx, m.storageConfig())
 	if err != nil {
 		d.add("pool.health", CheckFail, err.Error(), "use --backend btrfs or --backend zfs with ditto init")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dittodb/ditto/internal/proc"
 	"github.com/dittodb/ditto/internal/state"
-	"github.com/dittodb/ditto/postgres"
 	"github.com/dittodb/ditto/storage"
 )
 
@@ -161,7 +160,7 @@ func (m *Manager) destroyVolume(ctx context.Context, v storage.Volume, into *[]s
 // reseed's server runs on a building volume, which only dies with the
 // reseed, and nothing else in the pool's folder is ditto's to stop.
 func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known map[string]proc.Ref, r *GCReport) {
-	running := postgres.Postmasters(m.store.Root())
+	running := m.pg.Running(m.store.Root())
 	for _, v := range vols {
 		if v.Kind != storage.KindCopy {
 			continue
@@ -175,7 +174,7 @@ func (m *Manager) killStrays(ctx context.Context, vols []storage.Volume, known m
 			continue
 		}
 		m.Log.Info("stopping a postgres server no record explains", "pid", ref.PID, "data_dir", dir)
-		if err := postgres.Kill(ctx, ref); err != nil {
+		if err := m.pg.Kill(ctx, ref); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			continue
 		}
@@ -193,8 +192,8 @@ func (m *Manager) removeBuilding(ctx context.Context, r *GCReport) {
 		if v.Kind != storage.KindBuilding {
 			continue
 		}
-		if ref, ok := postgres.Postmasters(v.Path)[filepath.Join(v.Path, pgDataDir)]; ok {
-			_ = postgres.Kill(ctx, ref)
+		if ref, ok := m.pg.Running(v.Path)[filepath.Join(v.Path, pgDataDir)]; ok {
+			_ = m.pg.Kill(ctx, ref)
 		}
 		m.destroyVolume(ctx, v, &r.Building, r)
 	}

@@ -25,6 +25,7 @@ type Manager struct {
 	Log    hclog.Logger
 	store  storage.Storage
 	pgUser postgres.OSUser
+	pg     servers
 }
 
 // ErrNoGolden is returned (as an *Error of CodeNoGolden) when a copy is
@@ -50,7 +51,7 @@ func open(ctx context.Context, h Home, cfg Config, log hclog.Logger) (*Manager, 
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{Home: h, Config: cfg, Log: log, pgUser: u}
+	m := newManager(h, cfg, log, u)
 	if err := m.prepareHome(); err != nil {
 		return nil, err
 	}
@@ -58,6 +59,10 @@ func open(ctx context.Context, h Home, cfg Config, log hclog.Logger) (*Manager, 
 		return nil, err
 	}
 	return m, nil
+}
+
+func newManager(h Home, cfg Config, log hclog.Logger, pgUser postgres.OSUser) *Manager {
+	return &Manager{Home: h, Config: cfg, Log: log, pgUser: pgUser, pg: pgServers{}}
 }
 
 // prepareHome creates the state directory and its folders. The home itself
