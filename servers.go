@@ -42,4 +42,4 @@ func (pgServers) Ready(ctx context.Context, srv *postgres.Server, role, db, pass
 
 func (pgServers) Quit(ctx context.Context, ref proc.Ref) error { return postgres.Quit(ctx, ref) }
 func (pgServers) Kill(ctx context.Context, ref proc.Ref) error { return postgres.Kill(ctx, ref) }
-func (pgServers) Running(root string) map[string]proc.Ref     { return postgres.Postmasters(root) }
+func (pgServers) Running(root string) map[string]proc.Ref      { return postgres.Postmasters(root) }
