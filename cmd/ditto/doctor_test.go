@@ -234,9 +234,7 @@ func killPostmaster(t *testing.T, id string) {
 			if a == "-D" && i+1 < len(args) && strings.Contains(args[i+1], "/"+id+"/") {
 				if pid, err := strconv.Atoi(e.Name()); err == nil {
 					syscall.Kill(pid, syscall.SIGKILL)
-					for deadline := time.Now().Add(10 * time.Second); exists(filepath.Join("/proc", e.Name())) && time.Now().Before(deadline); {
-						time.Sleep(10 * time.Millisecond)
-					}
+					waitExited(pid)
 					return
 				}
 			}

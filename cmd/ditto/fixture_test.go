@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -225,11 +226,23 @@ func (f *fixture) teardown() {
 	for _, c := range cs {
 		f.run("copy", "destroy", c.ID)
 	}
-	for _, pid := range postgresUnder(f.home, f.pool) {
+	pids := postgresUnder(f.home, f.pool)
+	for _, pid := range pids {
 		f.t.Errorf("postgres process %d still runs on the pool after teardown; killing it", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	time.Sleep(50 * time.Millisecond)
+	for _, pid := range pids { // the pool can go once they are gone
+		waitExited(pid)
+	}
+}
+
+// waitExited waits up to 10 s until process pid is gone and reaped: the
+// kernel finishes a killed process a moment after the signal.
+func waitExited(pid int) {
+	proc := filepath.Join("/proc", strconv.Itoa(pid))
+	for deadline := time.Now().Add(10 * time.Second); exists(proc) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // postgresUnder lists postgres postmasters whose data directory lies below

@@ -177,8 +177,7 @@ func TestDeadCopyServer(t *testing.T) {
 	if len(pids) != 1 {
 		t.Fatalf("want one postmaster, found %v", pids)
 	}
-	syscall.Kill(pids[0], syscall.SIGKILL)
-	time.Sleep(200 * time.Millisecond)
+	killPostmaster(t, c.ID)
 	if cs := f.list(); len(cs) != 1 || cs[0].State != "down" {
 		t.Fatalf("copy list after kill -9 of the postmaster: %+v, want one copy down", cs)
 	}
@@ -186,9 +185,7 @@ func TestDeadCopyServer(t *testing.T) {
 	if got := mustPsql(t, c.DatabaseURL, "SELECT count(*) FROM customer"); got != "10000" {
 		t.Fatalf("after reset: %s", got)
 	}
-	pids = postgresUnder(f.home, f.pool)
-	syscall.Kill(pids[0], syscall.SIGKILL)
-	time.Sleep(200 * time.Millisecond)
+	killPostmaster(t, c.ID)
 	f.must("copy", "destroy", c.ID)
 	f.assertClean(t)
 }
