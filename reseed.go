@@ -295,7 +295,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	conn.Close(ctx)
 	t := time.Now()
 	ro := postgres.RestoreOptions{
-		Bin: bin, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
+		Bin: bin, User: m.pgUser, Dump: p.dump, SocketDir: sock, Port: 5432, Superuser: g.Role,
 		Database: g.Database, Jobs: p.jobs, Log: m.Log,
 	}
 	if p.masks != nil {

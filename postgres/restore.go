@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +15,7 @@ import (
 // RestoreOptions says what to restore where.
 type RestoreOptions struct {
 	Bin       Bin
+	User      OSUser // runs psql and pg_restore: the server's OS user, never root
 	Dump      DumpInfo
 	SocketDir string
 	Port      int
@@ -91,8 +91,11 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 		}
 		return roles, nil
 	}
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "--schema-only", "-f", "-", o.Dump.Path)
-	cmd.Env = childEnv()
+	cmd, closeFn, err := ArchiveCommand(ctx, o.Bin, o.User, o.Dump, "--schema-only", "-f", "-")
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -107,9 +110,19 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 		err = scanErr
 	}
 	if err != nil {
-		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail, "")
+		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail, o.readHint())
 	}
 	return roles, nil
+}
+
+// readHint says what to do when pg_restore failed on a directory dump that
+// o.User, which runs it, cannot read (by its mode bits); "" otherwise.
+func (o RestoreOptions) readHint() string {
+	if o.Dump.Format != FormatDirectory || canRead(o.User, o.Dump.Path) {
+		return ""
+	}
+	return fmt.Sprintf("pg_restore runs as OS user %s, which cannot read %s: make the dump readable by it (chgrp -R %s %s && chmod -R g+rX %s), or restore a custom-format dump (pg_dump -Fc), which ditto reads for pg_restore",
+		o.User.Name, o.Dump.Path, o.User.Name, o.Dump.Path, o.Dump.Path)
 }
 
 // toolError explains a failed tool run with the end of its stderr and,

@@ -45,11 +45,11 @@ func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Rea
 	return err
 }
 
-func psqlCommand(ctx context.Context, o RestoreOptions, db string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, o.Bin.Path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
+// psqlCommand returns psql, run as o.User, connected to db, which stops at
+// the first error; the caller feeds it the script on stdin.
+func psqlCommand(ctx context.Context, o RestoreOptions, db string) (*exec.Cmd, error) {
+	return toolCommand(ctx, o.Bin, o.User, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
 		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
-	cmd.Env = childEnv()
-	return cmd
 }
 
 // splitAtFirstCopy reads a plain dump up to its first COPY line. It returns

@@ -81,7 +81,10 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 	if createsItself {
 		db = "postgres" // the schema part creates o.Database and connects to it
 	}
-	cmd := psqlCommand(ctx, o, db)
+	cmd, err := psqlCommand(ctx, o, db)
+	if err != nil {
+		return err
+	}
 	cmd.Stdin = bytes.NewReader(schema)
 	if tail, err := runTool(cmd, nil, nil); err != nil {
 		hint := ""
@@ -117,7 +120,10 @@ func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, rest i
 	if err != nil {
 		return err
 	}
-	cmd := psqlCommand(ctx, o, o.Database)
+	cmd, err := psqlCommand(ctx, o, o.Database)
+	if err != nil {
+		return err
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err

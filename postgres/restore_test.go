@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -33,7 +34,7 @@ func restoreInto(t *testing.T, dump string, logs *bytes.Buffer) (*testpg.Source,
 		db = info.Database
 	}
 	err = postgres.Restore(context.Background(), postgres.RestoreOptions{
-		Bin: dst.Bin, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+		Bin: dst.Bin, User: dst.User, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
 		Superuser: testpg.Superuser, Database: db, Jobs: 2,
 		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info}),
 	})
@@ -200,11 +201,7 @@ func TestRestoreLoadsRowsFrozen(t *testing.T) {
 		{"plain-via-root", []string{"-Fp", "--load-via-partition-root"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dump := filepath.Join(t.TempDir(), "frozen.dump")
-			args := append([]string{"-h", src.Server.SocketDir, "-p", strconv.Itoa(src.Server.Port), "-U", testpg.Superuser, "-f", dump}, c.args...)
-			if out, err := exec.Command(src.Bin.Path("pg_dump"), append(args, "frozen")...).CombinedOutput(); err != nil {
-				t.Fatalf("pg_dump: %v: %s", err, out)
-			}
+			dump := src.Dump(t, "frozen", "frozen.dump", c.args...)
 			var logs bytes.Buffer
 			dst, db, err := restoreInto(t, dump, &logs)
 			if err != nil {
@@ -235,5 +232,119 @@ func TestRestoreLoadsRowsFrozen(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every psql and pg_restore a restore starts runs as the server's OS user,
+// with the dump root's own in a folder only root may enter. An index on a
+// slow function keeps each tool running long enough to be seen.
+func TestRestoreToolsRunAsPostgres(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE slow"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE FUNCTION slow(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 FROM pg_sleep(0.5)'`,
+		`CREATE TABLE t (x int)`,
+		`INSERT INTO t VALUES (1)`,
+		`CREATE INDEX ON t (slow(x))`,
+	} {
+		if _, err := src.Conn(t, "slow").Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, format := range []string{"-Fc", "-Fp"} {
+		dump := src.Dump(t, "slow", "slow.dump", format)
+		stop := watchTools(t)
+		var logs bytes.Buffer
+		_, _, err := restoreInto(t, dump, &logs)
+		seen := stop()
+		if err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", format, err, logs.String())
+		}
+		want := []string{"psql"}
+		if format == "-Fc" {
+			want = append(want, "pg_restore")
+		}
+		for _, tool := range want {
+			if len(seen[tool]) == 0 {
+				t.Errorf("%s: no %s seen while restoring", format, tool)
+			}
+		}
+		for tool, uids := range seen {
+			for _, uid := range uids {
+				if uid != src.User.UID {
+					t.Errorf("%s: %s ran as uid %d, want %d (%s)", format, tool, uid, src.User.UID, src.User.Name)
+				}
+			}
+		}
+	}
+}
+
+// watchTools notes the real uid of each psql and pg_restore that this test
+// process starts (and of their children) until the returned stop is called.
+func watchTools(t *testing.T) (stop func() map[string][]int) {
+	done := make(chan struct{})
+	result := make(chan map[string][]int)
+	go func() {
+		seen, uids := map[int]bool{os.Getpid(): true}, map[string][]int{}
+		for {
+			entries, _ := os.ReadDir("/proc")
+			for _, e := range entries {
+				pid, err := strconv.Atoi(e.Name())
+				if err != nil || seen[pid] {
+					continue
+				}
+				status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+				if err != nil {
+					continue
+				}
+				var name string
+				var ppid, uid int
+				for _, line := range strings.Split(string(status), "\n") {
+					f := strings.Fields(line)
+					switch {
+					case len(f) < 2:
+					case f[0] == "Name:":
+						name = f[1]
+					case f[0] == "PPid:":
+						ppid, _ = strconv.Atoi(f[1])
+					case f[0] == "Uid:":
+						uid, _ = strconv.Atoi(f[1])
+					}
+				}
+				if seen[ppid] && (name == "psql" || name == "pg_restore") {
+					seen[pid] = true
+					uids[name] = append(uids[name], uid)
+				}
+			}
+			select {
+			case <-done:
+				result <- uids
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	return func() map[string][]int {
+		close(done)
+		return <-result
+	}
+}
+
+// pg_restore reads a directory dump by its path, so the OS user it runs as
+// must be able to: if not, the error says how to fix that.
+func TestRestoreUnreadableDirectoryDump(t *testing.T) {
+	src := testpg.Start(t)
+	dump := filepath.Join(t.TempDir(), "shop.dir") // root's, made by root
+	args := []string{"-h", src.Server.SocketDir, "-p", strconv.Itoa(src.Server.Port), "-U", testpg.Superuser, "-Fd", "-f", dump, "postgres"}
+	if out, err := exec.Command(src.Bin.Path("pg_dump"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v: %s", err, out)
+	}
+	var logs bytes.Buffer
+	_, _, err := restoreInto(t, dump, &logs)
+	if err == nil || !strings.Contains(err.Error(), "OS user postgres, which cannot read "+dump) || !strings.Contains(err.Error(), "pg_dump -Fc") {
+		t.Errorf("restoring a directory dump the postgres user cannot read: %v", err)
 	}
 }

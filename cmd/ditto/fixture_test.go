@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/internal/testbtrfs"
+	"github.com/dittodb/ditto/internal/testpg"
 )
 
 // dittoBin is the ditto binary the end-to-end tests run, built by TestMain
@@ -297,11 +298,18 @@ func sampleSQL(t *testing.T) string {
 	return p
 }
 
-// pgDump dumps url in the given pg_dump format (c, d, t, p) into dir.
+// pgDump dumps url in the given pg_dump format (c, d, t, p) into out. A
+// directory dump (d) is made by the postgres OS user, as pg_restore, which
+// runs as that user, reads it by its path: out must be in a folder of its
+// own (testpg.Dir).
 func pgDump(t *testing.T, url, format, out string) {
 	t.Helper()
-	args := []string{"-F", format, "-f", out, "-d", url}
-	if b, err := exec.Command("pg_dump", args...).CombinedOutput(); err != nil {
+	cmd := exec.Command("pg_dump", "-F", format, "-f", out, "-d", url)
+	if format == "d" {
+		u := testpg.User(t)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pg_dump -F %s: %v: %s", format, err, b)
 	}
 }
