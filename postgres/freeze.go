@@ -55,19 +55,27 @@ func freezableTables(ctx context.Context, o RestoreOptions) (tableSet, error) {
 // rewriting every page once more.
 type scriptFeed struct {
 	freeze tableSet
+	stopAt []byte              // stop at the first line starting so, unread; optional
 	onLine func(line []byte)   // sees each line's start; optional
 	onCopy func(header []byte) // sees each COPY header line; optional
 }
 
+// feedBuffer is the most of a line the feed holds: longer lines pass
+// through in pieces.
+const feedBuffer = 256 << 10
+
 // errPsqlGone says psql stopped reading the script; its stderr says why.
 var errPsqlGone = errors.New("psql stopped reading the script")
 
-// feed copies r to w line by line. Once w fails (psql is gone) it reads on
-// without writing, so that a truncated dump is still noticed, until r ends
-// (then it returns errPsqlGone) or ctx does.
+// feed copies r to w line by line, in pieces of at most feedBuffer. Once w
+// fails (psql is gone) it reads on without writing, so that a truncated
+// dump is still noticed, until r ends (then it returns errPsqlGone) or ctx
+// does. With stopAt, it returns before the first line that starts so,
+// leaving it unread in r, which must then be a *bufio.Reader of
+// feedBuffer bytes.
 func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	bw := bufio.NewWriterSize(w, 256<<10)
+	br := bufio.NewReaderSize(r, feedBuffer)
+	bw := bufio.NewWriterSize(w, feedBuffer)
 	writing := true
 	write := func(b []byte) {
 		if writing {
@@ -77,6 +85,15 @@ func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer) error {
 	}
 	atStart, inCopy, frozen := true, false, false
 	for {
+		if atStart && !inCopy && f.stopAt != nil {
+			next, err := br.Peek(len(f.stopAt))
+			if bytes.Equal(next, f.stopAt) {
+				break
+			}
+			if err != nil && err != io.EOF {
+				return err // Peek returns a read error only once
+			}
+		}
 		chunk, err := br.ReadSlice('\n')
 		if atStart && len(chunk) > 0 {
 			if f.onLine != nil {
@@ -103,18 +120,20 @@ func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer) error {
 		}
 		atStart = err == nil
 		write(chunk)
-		switch {
-		case !writing && ctx.Err() != nil:
+		if !writing && ctx.Err() != nil {
 			return ctx.Err()
-		case err == io.EOF:
-			if writing && bw.Flush() == nil {
-				return nil
-			}
-			return errPsqlGone
-		case err != nil && !errors.Is(err, bufio.ErrBufferFull):
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return err
 		}
 	}
+	if writing && bw.Flush() == nil {
+		return nil
+	}
+	return errPsqlGone
 }
 
 // frozenCopy turns a COPY header line into the statements that load the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -136,26 +137,19 @@ func restoreArchiveData(ctx context.Context, o RestoreOptions, p *progress, toc 
 // loadBatches runs one psql session and feeds it the batches it takes
 // from the queue, one pg_restore --section=data -L each.
 func loadBatches(ctx context.Context, o RestoreOptions, feed scriptFeed, queue <-chan []string) error {
-	cmd, err := psqlCommand(ctx, o, o.Database)
-	if err != nil {
-		return err
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var feedErr error
-	tail, err := runTool(cmd, nil, func() {
+	tail, err, feedErr := runPsql(ctx, o, o.Database, func(w io.Writer) error {
 		for batch := range queue {
-			if feedErr = loadBatch(ctx, o, feed, batch, stdin); feedErr != nil {
-				break
+			if err := loadBatch(ctx, o, feed, batch, w); err != nil {
+				return err
 			}
 		}
-		stdin.Close()
+		return nil
 	})
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case feedErr != nil && !errors.Is(feedErr, errPsqlGone):
+		return feedErr
 	case err != nil:
 		return toolError("psql", o.Dump.Path, err, tail, "")
 	}

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -52,31 +51,25 @@ func psqlCommand(ctx context.Context, o RestoreOptions, db string) (*exec.Cmd, e
 		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
 }
 
-// splitAtFirstCopy reads a plain dump up to its first COPY line. It returns
-// the schema before it, the session settings in force there (to replay in
-// another session: SET lines and the \restrict of the current section), and
-// the COPY line itself.
-func splitAtFirstCopy(br *bufio.Reader) (schema, settings, first []byte, err error) {
-	var s, set bytes.Buffer
-	for {
-		line, err := br.ReadBytes('\n')
-		switch {
-		case bytes.HasPrefix(line, []byte("COPY ")):
-			return s.Bytes(), set.Bytes(), line, nil
-		case bytes.HasPrefix(line, []byte(`\restrict `)):
-			set.Reset()
-			set.Write(line)
-		case bytes.HasPrefix(line, []byte("SET ")), bytes.HasPrefix(line, []byte("SELECT pg_catalog.set_config(")):
-			set.Write(line)
-		}
-		s.Write(line)
-		if err == io.EOF {
-			return s.Bytes(), nil, nil, nil
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
+// runPsql runs psql on db and hands its stdin to write. When write fails,
+// psql is killed before its stdin closes: it must not run the partial line
+// it may have been given, which it would at end of input.
+func runPsql(ctx context.Context, o RestoreOptions, db string, write func(w io.Writer) error) (tail string, err, writeErr error) {
+	cmd, err := psqlCommand(ctx, o, db)
+	if err != nil {
+		return "", err, nil
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err, nil
+	}
+	tail, err = runTool(cmd, nil, func() {
+		if writeErr = write(stdin); writeErr != nil {
+			_ = cmd.Process.Kill()
+		}
+		stdin.Close()
+	})
+	return tail, err, writeErr
 }
 
 // lineWatcher shows every complete line read through it to see (only its

@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -347,4 +349,63 @@ func TestRestoreUnreadableDirectoryDump(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "OS user postgres, which cannot read "+dump) || !strings.Contains(err.Error(), "pg_dump -Fc") {
 		t.Errorf("restoring a directory dump the postgres user cannot read: %v", err)
 	}
+}
+
+// A plain dump streams through a restore: a 200 MB comment line in its
+// schema and a 200 MB field in its rows restore while ditto's heap grows
+// by a few MB, not by multiples of the line.
+func TestRestorePlainLongLinesInBoundedMemory(t *testing.T) {
+	src := testpg.Start(t) // for the binaries' version
+	const long = 200 << 20
+	dump := filepath.Join(t.TempDir(), "long.sql")
+	f, err := os.Create(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(f, io.MultiReader(
+		strings.NewReader("--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version "+src.Bin.Version+
+			"\n-- Dumped by pg_dump version "+src.Bin.Version+"\n\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n-- "),
+		repeatByte('c', long),
+		strings.NewReader("\nCREATE TABLE public.big (id integer, v text);\n\nCOPY public.big (id, v) FROM stdin;\n1\t"),
+		repeatByte('v', long),
+		strings.NewReader("\n\\.\n\n\n--\n-- PostgreSQL database dump complete\n--\n\n"),
+	))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	dst, db, err := restoreInto(t, dump, &logs)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, logs.String())
+	}
+	grew := after.TotalAlloc - before.TotalAlloc
+	t.Logf("the restore allocated %d MB in all", grew>>20)
+	if grew > 64<<20 {
+		t.Errorf("restoring a dump with 200 MB lines allocated %d MB; want under 64 MB (lines must stream, not be held)", grew>>20)
+	}
+	var n int
+	if err := dst.Conn(t, db).QueryRow(context.Background(), "SELECT length(v) FROM big WHERE id = 1").Scan(&n); err != nil || n != long {
+		t.Errorf("the long field restored with length %d (%v); want %d", n, err, long)
+	}
+}
+
+// repeatByte reads as n copies of c, without holding them.
+func repeatByte(c byte, n int64) io.Reader {
+	return io.LimitReader(byteReader(c), n)
+}
+
+type byteReader byte
+
+func (b byteReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
