@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // RestoreOptions says what to restore where.
@@ -85,8 +88,18 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 			return nil, err
 		}
 		defer closeFn()
-		roles, err := scanRoles(r)
-		if err != nil {
+		// The restore checks the dump as it feeds psql; this first look
+		// refuses a bad one before anything changes on the server.
+		sc := pgscript.NewScanner()
+		roles, err := scanRoles(io.TeeReader(r, sc))
+		if err == nil {
+			err = sc.Finish()
+		}
+		var refused *pgscript.Refused
+		switch {
+		case errors.As(err, &refused):
+			return nil, refusedError(o, "", refused)
+		case err != nil:
 			return nil, fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, err)
 		}
 		return roles, nil

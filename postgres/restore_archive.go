@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // restoreArchiveSections restores an archive in three steps: the schema
@@ -137,17 +139,21 @@ func restoreArchiveData(ctx context.Context, o RestoreOptions, p *progress, toc 
 // loadBatches runs one psql session and feeds it the batches it takes
 // from the queue, one pg_restore --section=data -L each.
 func loadBatches(ctx context.Context, o RestoreOptions, feed scriptFeed, queue <-chan []string) error {
+	sc := pgscript.NewScanner() // psql's state runs on from one batch to the next
 	tail, err, feedErr := runPsql(ctx, o, o.Database, func(w io.Writer) error {
 		for batch := range queue {
-			if err := loadBatch(ctx, o, feed, batch, w); err != nil {
+			if err := loadBatch(ctx, o, feed, batch, w, sc); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	var refused *pgscript.Refused
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case errors.As(feedErr, &refused):
+		return refusedError(o, "in what pg_restore prints of its data, ", refused)
 	case feedErr != nil && !errors.Is(feedErr, errPsqlGone):
 		return feedErr
 	case err != nil:
@@ -158,7 +164,7 @@ func loadBatches(ctx context.Context, o RestoreOptions, feed scriptFeed, queue <
 
 // loadBatch pipes pg_restore --section=data of the batch's entries into w,
 // through the masking filter when there is one.
-func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []string, w io.Writer) error {
+func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []string, w io.Writer, sc *pgscript.Scanner) error {
 	list, err := os.CreateTemp("", "ditto-toc-*")
 	if err != nil {
 		return err
@@ -190,7 +196,7 @@ func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []s
 			var rows rowGuard
 			src = &lineWatcher{r: script, see: rows.see}
 		}
-		feedErr = feedData(ctx, o, feed, src, w)
+		feedErr = feedData(ctx, o, feed, src, w, sc)
 		_, _ = io.Copy(io.Discard, script)
 	})
 	if err != nil && feedErr == nil {

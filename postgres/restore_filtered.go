@@ -8,6 +8,8 @@ import (
 	"io"
 	"os/exec"
 	"strconv"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // DataFilter lets the caller look at the restored schema before any row is
@@ -24,10 +26,10 @@ type DataFilter struct {
 }
 
 // feedData feeds a data script to w: through the masking filter first,
-// when there is one, then feed.
-func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Reader, w io.Writer) error {
+// when there is one, then feed with sc.
+func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Reader, w io.Writer, sc *pgscript.Scanner) error {
 	if o.Data == nil {
-		return feed.feed(ctx, src, w)
+		return feed.feed(ctx, src, w, sc)
 	}
 	pr, pw := io.Pipe()
 	filtered := make(chan error, 1)
@@ -36,7 +38,7 @@ func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Rea
 		pw.CloseWithError(err)
 		filtered <- err
 	}()
-	err := feed.feed(ctx, pr, w)
+	err := feed.feed(ctx, pr, w, sc)
 	pr.Close() // a filter still writing stops
 	if ferr := <-filtered; ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
 		return fmt.Errorf("filtering the data of %s: %w", o.Dump.Path, ferr)
@@ -49,6 +51,13 @@ func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Rea
 func psqlCommand(ctx context.Context, o RestoreOptions, db string) (*exec.Cmd, error) {
 	return toolCommand(ctx, o.Bin, o.User, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
 		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
+}
+
+// refusedError explains a dump the pgscript.Scanner refused; where says
+// which script, when it is not the dump itself.
+func refusedError(o RestoreOptions, where string, r *pgscript.Refused) error {
+	return fmt.Errorf("dump %s is refused, %s%w. psql runs a dump's meta-commands on this machine, so ditto passes it only what pg_dump writes (of meta-commands: \\connect, \\restrict, \\unrestrict) and refuses what psql could read in another way; make the dump with pg_dump, in custom format (-Fc) if this one came from pg_dump: ditto restores an archive's schema with pg_restore, not psql",
+		o.Dump.Path, where, r)
 }
 
 // runPsql runs psql on db and hands its stdin to write. When write fails,

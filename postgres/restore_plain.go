@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // dumpEnd tells whether plain pg_dump output ends as pg_dump ends it: with
@@ -75,11 +77,14 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 	if createsItself {
 		db = "postgres" // the schema part creates o.Database and connects to it
 	}
+	sc := pgscript.NewScanner() // both sessions: the second starts where the first stopped
 	schema := scriptFeed{stopAt: []byte("COPY "), onLine: func(line []byte) {
 		end.see(line)
-		session.see(line)
+		if sc.AtStatementStart() {
+			session.see(line, sc.Line())
+		}
 	}}
-	tail, err, feedErr := runPsql(ctx, o, db, func(w io.Writer) error { return schema.feed(ctx, br, w) })
+	tail, err, feedErr := runPsql(ctx, o, db, func(w io.Writer) error { return schema.feed(ctx, br, w, sc) })
 	_, peekErr := br.Peek(1)
 	rest := peekErr == nil // the schema part stopped at a COPY
 	if err := plainError(ctx, o, err, feedErr, tail, &end, !rest, false); err != nil {
@@ -94,7 +99,7 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 		}
 	}
 	if rest {
-		if err := restorePlainRest(ctx, o, p, session.replay(), br, &end); err != nil {
+		if err := restorePlainRest(ctx, o, p, session.replay(), br, sc, &end); err != nil {
 			return err
 		}
 	}
@@ -112,9 +117,12 @@ const truncatedHint = "the dump is truncated or corrupt (it does not end as pg_d
 // psql. whole says the session had the rest of the dump, so a truncated
 // dump shows there.
 func plainError(ctx context.Context, o RestoreOptions, err, feedErr error, tail string, end *dumpEnd, whole, filtered bool) error {
+	var refused *pgscript.Refused
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case errors.As(feedErr, &refused):
+		return refusedError(o, "", refused)
 	case errors.Is(feedErr, errInserts):
 		return fmt.Errorf("dump %s: %w", o.Dump.Path, errInserts)
 	case feedErr != nil && !errors.Is(feedErr, errPsqlGone):
@@ -137,7 +145,7 @@ func plainError(ctx context.Context, o RestoreOptions, err, feedErr error, tail 
 // restorePlainRest runs the dump from its first COPY on through feedData
 // into a psql session on the restored database, after the settings of the
 // schema's session.
-func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, settings []byte, br *bufio.Reader, end *dumpEnd) error {
+func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, settings []byte, br *bufio.Reader, sc *pgscript.Scanner, end *dumpEnd) error {
 	freeze, err := freezableTables(ctx, o)
 	if err != nil {
 		return err
@@ -149,7 +157,7 @@ func restorePlainRest(ctx context.Context, o RestoreOptions, p *progress, settin
 		if _, err := w.Write(settings); err != nil {
 			return errPsqlGone
 		}
-		return feedData(ctx, o, feed, br, w)
+		return feedData(ctx, o, feed, br, w, sc)
 	})
 	return plainError(ctx, o, err, feedErr, tail, end, true, o.Data != nil)
 }
@@ -170,8 +178,9 @@ type sessionState struct {
 // dozen, well under a kilobyte.
 const maxSettings = 1 << 20
 
-// see looks at the start of each line of the schema part.
-func (s *sessionState) see(line []byte) {
+// see looks at the start of each line of the schema part that starts a
+// statement, the line number n.
+func (s *sessionState) see(line []byte, n int) {
 	switch {
 	case s.err != nil:
 	case bytes.HasPrefix(line, []byte(`\connect `)), bytes.HasPrefix(line, []byte(`\c `)):
@@ -181,8 +190,10 @@ func (s *sessionState) see(line []byte) {
 	case bytes.HasPrefix(line, []byte(`\unrestrict `)):
 		s.restrict = nil
 	case bytes.HasPrefix(line, []byte("SET ")), bytes.HasPrefix(line, []byte("SELECT pg_catalog.set_config(")):
-		if !bytes.HasSuffix(line, []byte("\n")) {
-			s.err = fmt.Errorf("a SET statement longer than %d KiB, which pg_dump never writes", feedBuffer>>10)
+		// replayed alone, it must leave psql where it found it
+		sc := pgscript.NewScanner()
+		if sc.Scan(line) != nil || !sc.AtStatementStart() || !bytes.HasSuffix(line, []byte("\n")) {
+			s.err = fmt.Errorf("line %d: a SET statement that does not end on its line, which pg_dump never writes", n)
 			return
 		}
 		key := settingName(line)
@@ -196,7 +207,7 @@ func (s *sessionState) see(line []byte) {
 		}
 		s.set[key] = bytes.Clone(line)
 		if s.size += len(line); s.size > maxSettings {
-			s.err = fmt.Errorf("its schema part sets more than %d KiB of session settings, which pg_dump never does", maxSettings>>10)
+			s.err = fmt.Errorf("line %d: the schema part sets more than %d KiB of session settings, which pg_dump never does", n, maxSettings>>10)
 		}
 	}
 }

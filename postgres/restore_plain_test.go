@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // The second session of a plain restore starts where the first left off:
@@ -29,7 +31,7 @@ func TestSessionStateReplay(t *testing.T) {
 		`SELECT pg_catalog.set_config('search_path', 'public', false);`,
 		`CREATE TABLE t (a int);`,
 	}, "\n")+"\n", "\n") {
-		s.see([]byte(line))
+		s.see([]byte(line), 1)
 	}
 	want := strings.Join([]string{
 		`\restrict K2`,
@@ -49,10 +51,11 @@ func TestFeedStopsBeforeFirstCopy(t *testing.T) {
 	const dump = "SET a = 1;\nCREATE TABLE t (a int);\nCOPY public.t (a) FROM stdin;\n1\n\\.\n"
 	br := bufio.NewReaderSize(strings.NewReader(dump), feedBuffer)
 	var schema, rest strings.Builder
-	if err := (scriptFeed{stopAt: []byte("COPY ")}).feed(context.Background(), br, &schema); err != nil {
+	sc := pgscript.NewScanner()
+	if err := (scriptFeed{stopAt: []byte("COPY ")}).feed(context.Background(), br, &schema, sc); err != nil {
 		t.Fatal(err)
 	}
-	if err := (scriptFeed{}).feed(context.Background(), br, &rest); err != nil {
+	if err := (scriptFeed{}).feed(context.Background(), br, &rest, sc); err != nil {
 		t.Fatal(err)
 	}
 	if i := strings.Index(dump, "COPY"); schema.String() != dump[:i] || rest.String() != dump[i:] {
@@ -66,8 +69,19 @@ func TestFeedStopsOnInsertRows(t *testing.T) {
 	var rows rowGuard
 	r := &lineWatcher{r: strings.NewReader("CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\nSELECT 1;\n"), see: rows.see}
 	var schema strings.Builder
-	err := (scriptFeed{stopAt: []byte("COPY ")}).feed(context.Background(), bufio.NewReaderSize(r, feedBuffer), &schema)
+	err := (scriptFeed{stopAt: []byte("COPY ")}).feed(context.Background(), bufio.NewReaderSize(r, feedBuffer), &schema, pgscript.NewScanner())
 	if !errors.Is(err, errInserts) || strings.Contains(schema.String(), "INSERT") {
 		t.Errorf("feed = %v, fed %q; want errInserts, and no INSERT fed", err, schema.String())
+	}
+}
+
+// What the Scanner refuses never reaches psql: the feed stops before the
+// piece that holds it.
+func TestFeedRefusesBeforeWriting(t *testing.T) {
+	var fed strings.Builder
+	err := (scriptFeed{}).feed(context.Background(), strings.NewReader("SELECT 1;\n\\! id\nSELECT 2;\n"), &fed, pgscript.NewScanner())
+	var refused *pgscript.Refused
+	if !errors.As(err, &refused) || refused.Line != 2 || strings.Contains(fed.String(), `\!`) {
+		t.Errorf("feed = %v, fed %q; want line 2 refused and nothing of it fed", err, fed.String())
 	}
 }

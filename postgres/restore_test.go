@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -408,4 +409,152 @@ func (b byteReader) Read(p []byte) (int, error) {
 		p[i] = byte(b)
 	}
 	return len(p), nil
+}
+
+// A plain dump is data: its psql meta-commands are refused before anything
+// changes on the server, whether alone on a line, after a statement, or
+// after COPY data. None of them runs.
+func TestRestoreRefusesPsqlMetaCommands(t *testing.T) {
+	dst := testpg.Start(t)
+	dir := testpg.Dir(t) // the postgres user could write there
+	header := "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\nCREATE TABLE public.s (a text);\n\n"
+	cases := map[string]struct {
+		sql  string // RAN: a file that a command which ran would leave
+		line int
+		cmd  string
+	}{
+		"shell":             {`\! id > RAN` + "\n", 6, `\!`},
+		"copy from a file":  {"\\copy s from /etc/shadow\n", 6, `\copy`},
+		"after a statement": {"SELECT 1; \\! id > RAN\n", 6, `\!`},
+		"after COPY data":   {"COPY public.s (a) FROM stdin;\n\\! data, not a command\n\\.\n\\! id > RAN\n", 9, `\!`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			ran := filepath.Join(dir, name)
+			dump := filepath.Join(t.TempDir(), "evil.sql")
+			if err := os.WriteFile(dump, []byte(header+strings.ReplaceAll(c.sql, "RAN", ran)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			info, err := postgres.InspectDump(dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = postgres.Restore(context.Background(), postgres.RestoreOptions{
+				Bin: dst.Bin, User: dst.User, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+				Superuser: testpg.Superuser, Database: name, Jobs: 1,
+			})
+			want := fmt.Sprintf("is refused, line %d: the psql meta-command %s", c.line, c.cmd)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Restore = %v; want an error with %q", err, want)
+			}
+			if _, err := os.Stat(ran); !os.IsNotExist(err) {
+				t.Errorf("a meta-command of the dump ran: %s exists (%v)", ran, err)
+			}
+			var n int
+			if err := dst.Conn(t, "postgres").QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil || n != 0 {
+				t.Errorf("the refused dump changed the server: database %q exists (%d, %v)", name, n, err)
+			}
+		})
+	}
+}
+
+// An archive's data reaches psql as pg_restore prints it, so a meta-command
+// planted in the archive (here in a COPY statement of its table of
+// contents) is refused there too.
+func TestRestoreRefusesMetaCommandsInArchives(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	table := strings.Repeat("t", 63)
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE planted"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Conn(t, "planted").Exec(ctx, "CREATE TABLE public."+table+" (a int); CREATE TABLE public.t (a int); INSERT INTO public."+table+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	dump := src.Dump(t, "planted", "planted.dump", "-Fc")
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := filepath.Join(testpg.Dir(t), "ran")
+	stmt := "COPY public." + table + " (a) FROM stdin;\n"
+	planted := "\\! id >" + ran + "\nCOPY public.t (a) FROM stdin;\n"
+	planted = strings.Replace(planted, ">", ">"+strings.Repeat(" ", len(stmt)-len(planted)), 1)
+	if i := bytes.Index(b, []byte(stmt)); i < 0 || len(planted) != len(stmt) {
+		t.Fatalf("no %q in the archive, or no room to plant (%d, %d bytes)", stmt, len(planted), len(stmt))
+	} else {
+		copy(b[i:], planted)
+	}
+	if err := os.WriteFile(dump, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	_, _, err = restoreInto(t, dump, &logs)
+	if err == nil || !strings.Contains(err.Error(), `is refused, in what pg_restore prints of its data, line`) || !strings.Contains(err.Error(), `the psql meta-command \!`) {
+		t.Errorf("Restore = %v; want the planted \\! refused", err)
+	}
+	if _, err := os.Stat(ran); !os.IsNotExist(err) {
+		t.Errorf("the planted meta-command ran: %s exists (%v)", ran, err)
+	}
+}
+
+// What pg_dump writes restores, backslashes and all: in dollar-quoted
+// function bodies (lines that start with one), in multi-line string
+// literals, in E” strings, and in COPY data.
+func TestRestoreDumpsWithBackslashes(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE bs"); err != nil {
+		t.Fatal(err)
+	}
+	conn := src.Conn(t, "bs")
+	for _, q := range []string{
+		"CREATE FUNCTION public.f() RETURNS text LANGUAGE plpgsql AS $f$\nBEGIN\n  RETURN 'one\n\\! id > /tmp/never\n\\copy x from y'\n    || E'\\\\\\'' || $$\\$$;\nEND\n$f$",
+		"CREATE FUNCTION public.g() RETURNS text LANGUAGE sql AS 'SELECT ''a\\b''::text'",
+		"CREATE TABLE public.v (id int PRIMARY KEY, s text, note text DEFAULT 'C:\\dir' CHECK (note <> '\\\\'))",
+		"COMMENT ON TABLE public.v IS E'first\\n\\\\second: \\\\! not a command'",
+		`INSERT INTO public.v VALUES (1, E'\\\\N', NULL), (2, E'\\\\.', 'x'), (3, E'tab\there\nnewline\\\\', E'\\\\! no'), (4, '\.', NULL)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const check = "SELECT f() || g() || obj_description('public.v'::regclass) || string_agg(concat_ws('|', id, s, note), ',' ORDER BY id) FROM v"
+	var want string
+	if err := conn.QueryRow(ctx, check).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	// E'' strings with backslashes, which pg_dump itself writes only when
+	// standard_conforming_strings is off
+	extra := "CREATE TABLE public.e (s text);\nINSERT INTO public.e VALUES (E'a\\\\b\\'c'), (E'line\\\n\\! not a command''s'), ('C:\\dir');\n"
+	for _, format := range []string{"-Fp", "-Fc"} {
+		t.Run(format, func(t *testing.T) {
+			dump := src.Dump(t, "bs", "bs.dump", format)
+			if format == "-Fp" {
+				b, err := os.ReadFile(dump)
+				if err == nil {
+					b = bytes.Replace(b, []byte("--\n-- PostgreSQL database dump complete"), []byte(extra+"--\n-- PostgreSQL database dump complete"), 1)
+					err = os.WriteFile(dump, b, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var logs bytes.Buffer
+			dst, db, err := restoreInto(t, dump, &logs)
+			if err != nil {
+				t.Fatalf("%v\nlog:\n%s", err, logs.String())
+			}
+			var got string
+			if err := dst.Conn(t, db).QueryRow(ctx, check).Scan(&got); err != nil || got != want {
+				t.Errorf("restored: %q (%v)\nwant      %q", got, err, want)
+			}
+			if format == "-Fp" {
+				var e string
+				if err := dst.Conn(t, db).QueryRow(ctx, "SELECT string_agg(s, '|') FROM e").Scan(&e); err != nil || e != "a\\b'c|line\n! not a command's|C:\\dir" {
+					t.Errorf("E'' strings restored as %q (%v)", e, err)
+				}
+			}
+		})
+	}
 }
