@@ -241,60 +241,12 @@ func (s *Scanner) step(c byte) bool {
 		return s.initial(c)
 	case stWord:
 		return s.inWord(c)
-	case stUAmp:
-		switch c {
-		case '\'':
-			s.st, s.bsRun = stQuote, 0
-			s.token(tkOther)
-		case '"':
-			s.st = stIdent
-			s.token(tkQuotedIdent)
-		default: // psql's {xufailed}: the u was no word, the & an operator
-			s.st = stInitial
-			s.token(tkOther)
-			return false
-		}
-		return true
+	case stUAmp, stDash, stSlash, stColon:
+		return s.afterFirst(c)
 	case stNumber:
 		return s.inNumber(c)
-	case stDash, stSlash:
-		switch {
-		case s.st == stDash && c == '-':
-			s.st = stLineComment
-			return true
-		case s.st == stSlash && c == '*':
-			s.st, s.depth = stBlockComment, 0
-			return true
-		}
-		s.st = stInitial
-		s.token(tkOther)
-		return false
-	case stColon:
-		switch {
-		case c == ':': // a cast
-			s.st = stInitial
-			s.token(tkOther)
-			return true
-		case isVariableByte(c):
-			s.st, s.buf = stVariable, s.buf[:0]
-			return false
-		}
-		s.st = stInitial
-		s.token(tkOther)
-		return false
 	case stVariable:
-		if isVariableByte(c) {
-			if len(s.buf) < maxBuf {
-				s.buf = append(s.buf, c)
-			}
-			return true
-		}
-		if psqlVariables[string(s.buf)] {
-			return s.refuse(fmt.Sprintf("the psql variable :%s, whose value psql would read as more of the script", s.buf))
-		}
-		s.st = stInitial
-		s.token(tkOther)
-		return false
+		return s.inVariable(c)
 	case stDollar:
 		return s.inDollar(c)
 	case stDollarTag:
@@ -308,51 +260,107 @@ func (s *Scanner) step(c byte) bool {
 		}
 		s.st = stInitial
 		return false
-	case stCR:
-		if c != '\n' {
-			return s.refuse("a carriage return inside a line, where psql can read it as a line break")
-		}
-		s.st = stInitial
-		return false
-	case stLineComment: // c ends it
-		if c == '\r' {
-			s.st = stCR
-			return true
-		}
-		s.st = stInitial
-		return false
+	case stCR, stLineComment, stAfterCopy:
+		return s.atLineEnd(c)
 	case stBlockComment, stBlockStar, stBlockSlash:
 		return s.inBlockComment(c)
+	case stQuote, stQuoteEnd, stEString, stEEscape, stEStringEnd, stIdent, stIdentEnd:
+		return s.inQuotes(c)
+	case stDollarQuote:
+		return s.inDollarQuote(c)
+	case stMeta:
+		return s.inMeta(c)
+	}
+	s.inCopy(c)
+	return true
+}
+
+// afterFirst reads the byte after one that may start a longer token: "u&"
+// a Unicode-escaped literal, "-" or "/" a comment, ":" a cast or a psql
+// variable.
+func (s *Scanner) afterFirst(c byte) bool {
+	switch {
+	case s.st == stUAmp && c == '\'':
+		s.st, s.bsRun = stQuote, 0
+		s.token(tkOther)
+		return true
+	case s.st == stUAmp && c == '"':
+		s.st = stIdent
+		s.token(tkQuotedIdent)
+		return true
+	case s.st == stDash && c == '-':
+		s.st = stLineComment
+		return true
+	case s.st == stSlash && c == '*':
+		s.st, s.depth = stBlockComment, 0
+		return true
+	case s.st == stColon && c == ':': // a cast
+		s.st = stInitial
+		s.token(tkOther)
+		return true
+	case s.st == stColon && isVariableByte(c):
+		s.st, s.buf = stVariable, s.buf[:0]
+		return false
+	}
+	// an operator (after "u&", psql's {xufailed}: the u is no word)
+	s.st = stInitial
+	s.token(tkOther)
+	return false
+}
+
+func (s *Scanner) inVariable(c byte) bool {
+	if isVariableByte(c) {
+		if len(s.buf) < maxBuf {
+			s.buf = append(s.buf, c)
+		}
+		return true
+	}
+	if psqlVariables[string(s.buf)] {
+		return s.refuse(fmt.Sprintf("the psql variable :%s, whose value psql would read as more of the script", s.buf))
+	}
+	s.st = stInitial
+	s.token(tkOther)
+	return false
+}
+
+// atLineEnd reads what must end a line: after a carriage return, a line
+// comment (c ends it), or the COPY ... FROM stdin; before its rows.
+func (s *Scanner) atLineEnd(c byte) bool {
+	switch {
+	case s.st == stCR && c != '\n':
+		return s.refuse("a carriage return inside a line, where psql can read it as a line break")
+	case s.st == stLineComment && c == '\r':
+		s.st = stCR
+		return true
+	case s.st == stAfterCopy && c == '\n':
+		s.st = stCopyLine
+		return true
+	case s.st == stAfterCopy && (c == ' ' || c == '\t' || c == '\r'):
+		return true
+	case s.st == stAfterCopy:
+		return s.refuse("more text on the line of a COPY ... FROM stdin;, which psql would run after the rows")
+	}
+	s.st = stInitial
+	return false
+}
+
+// inQuotes reads c inside a string or quoted identifier, or just after a
+// quote that ends it unless another follows; skip has passed over the
+// bytes that cannot end one.
+func (s *Scanner) inQuotes(c byte) bool {
+	switch s.st {
 	case stQuote: // c is the quote
 		if s.bsRun%2 == 1 {
 			// with standard_conforming_strings off the backslash escapes
 			// the quote, and the dump can turn it off
-			return s.refuse(`a backslash before the quote that ends a string, which psql reads differently as standard_conforming_strings is on or off; write the string as E'...' or without it`)
+			return s.refuse(`a backslash before the quote that ends a string, which psql reads differently as standard_conforming_strings is on or off`)
 		}
 		s.st, s.bsRun = stQuoteEnd, 0
-		return true
-	case stQuoteEnd, stEStringEnd, stIdentEnd:
-		quote, inside := byte('\''), stQuote
-		switch s.st {
-		case stEStringEnd:
-			inside = stEString
-		case stIdentEnd:
-			quote, inside = '"', stIdent
-		}
-		if c == quote { // doubled: still inside
-			s.st = inside
-			return true
-		}
-		s.st = stInitial
-		return false
-	case stEString:
-		switch c {
-		case '\\':
+	case stEString: // c is a backslash or the quote
+		s.st = stEStringEnd
+		if c == '\\' {
 			s.st = stEEscape
-		case '\'':
-			s.st = stEStringEnd
 		}
-		return true
 	case stEEscape:
 		s.st = stEString
 		// psql reads a line without its newline: a backslash ending it
@@ -360,22 +368,20 @@ func (s *Scanner) step(c byte) bool {
 		return c != '\n'
 	case stIdent: // c is the quote
 		s.st = stIdentEnd
-		return true
-	case stDollarQuote:
-		return s.inDollarQuote(c)
-	case stMeta:
-		return s.inMeta(c)
-	case stAfterCopy:
-		switch c {
-		case ' ', '\t', '\r':
-			return true
-		case '\n':
-			s.st = stCopyLine
-			return true
+	default:
+		quote, inside := byte('\''), stQuote
+		switch s.st {
+		case stEStringEnd:
+			inside = stEString
+		case stIdentEnd:
+			quote, inside = '"', stIdent
 		}
-		return s.refuse("more text on the line of a COPY ... FROM stdin;, which psql would run after the rows")
+		if c != quote {
+			s.st = stInitial
+			return false
+		}
+		s.st = inside // a doubled quote
 	}
-	s.inCopy(c)
 	return true
 }
 
