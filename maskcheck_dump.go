@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func dumpSchema(ctx context.Context, o MaskCheckOptions, cfg Config) (*mask.Sche
 	if o.Sample == 0 {
 		return schema, nil, nil
 	}
-	samples, err := sampleDump(ctx, bin, info, schema, o.Sample, o.Log)
+	samples, err := sampleDump(ctx, bin, u, info, schema, o.Sample, o.Log)
 	return schema, samples, err
 }
 
@@ -101,7 +100,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 	database := firstNonEmpty(info.Database, "maskcheck")
 	var schema *mask.Schema
 	err = postgres.Restore(ctx, postgres.RestoreOptions{
-		Bin: bin, Dump: info, SocketDir: sock, Port: postgres.PrivatePort, Superuser: role, Database: database, Jobs: 1, Log: log,
+		Bin: bin, User: u, Dump: info, SocketDir: sock, Port: postgres.PrivatePort, Superuser: role, Database: database, Jobs: 1, Log: log,
 		Data: &postgres.DataFilter{
 			Check: func(ctx context.Context) error {
 				conn, err := srv.WaitReady(ctx, role, database)
@@ -145,7 +144,7 @@ func stopThrowAway(srv *postgres.Server, log hclog.Logger) {
 // sampleDump samples the dump's COPY data: a plain dump's own text, or
 // what `pg_restore --section=data -f -` prints for an archive. Nothing is
 // written anywhere, and reading stops once every table is sampled.
-func sampleDump(ctx context.Context, bin postgres.Bin, info postgres.DumpInfo, schema *mask.Schema, n int, log hclog.Logger) (mask.Samples, error) {
+func sampleDump(ctx context.Context, bin postgres.Bin, u postgres.OSUser, info postgres.DumpInfo, schema *mask.Schema, n int, log hclog.Logger) (mask.Samples, error) {
 	want := samplableColumns(schema)
 	if len(want) == 0 {
 		return nil, nil
@@ -154,7 +153,7 @@ func sampleDump(ctx context.Context, bin postgres.Bin, info postgres.DumpInfo, s
 	var samples mask.Samples
 	var err error
 	if info.Format.IsArchive() {
-		samples, err = sampleArchive(ctx, bin, info, want, n)
+		samples, err = sampleArchive(ctx, bin, u, info, want, n)
 	} else {
 		samples, err = samplePlain(info, want, n)
 	}
@@ -190,10 +189,16 @@ func samplePlain(info postgres.DumpInfo, want map[string]map[string]bool, n int)
 	return samples, nil
 }
 
-func sampleArchive(ctx context.Context, bin postgres.Bin, info postgres.DumpInfo, want map[string]map[string]bool, n int) (mask.Samples, error) {
+// sampleArchive reads what pg_restore, run as u, prints of the archive's
+// data.
+func sampleArchive(ctx context.Context, bin postgres.Bin, u postgres.OSUser, info postgres.DumpInfo, want map[string]map[string]bool, n int) (mask.Samples, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, bin.Path("pg_restore"), "--section=data", "-f", "-", info.Path)
+	cmd, closeFn, err := postgres.ArchiveCommand(cctx, bin, u, info, "--section=data", "-f", "-")
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
 	var stderr stderrTail
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

@@ -328,7 +328,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	conn.Close(ctx)
 	t := time.Now()
 	ro := postgres.RestoreOptions{
-		Bin: bin, Dump: p.dump, SocketDir: sock, Port: postgres.PrivatePort, Superuser: g.Role,
+		Bin: bin, User: m.pgUser, Dump: p.dump, SocketDir: sock, Port: postgres.PrivatePort, Superuser: g.Role,
 		Database: g.Database, Jobs: p.jobs, Log: m.Log,
 	}
 	if p.masking != nil {

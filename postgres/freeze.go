@@ -45,7 +45,9 @@ func freezableTables(ctx context.Context, o RestoreOptions) (tableSet, error) {
 }
 
 // scriptFeed copies a SQL script (a plain dump, or pg_restore -f -) into
-// psql. Each COPY into a table of freeze is rewritten as
+// psql, through a pgscript.Scanner that refuses what psql would run on the
+// client and follows COPY data as psql does. Each COPY into a table of
+// freeze is rewritten as
 //
 //	BEGIN; TRUNCATE ONLY t; COPY t (...) FROM stdin WITH (FREEZE); rows \. COMMIT;
 //
@@ -55,19 +57,28 @@ func freezableTables(ctx context.Context, o RestoreOptions) (tableSet, error) {
 // rewriting every page once more.
 type scriptFeed struct {
 	freeze tableSet
-	onLine func(line []byte)   // sees each line's start; optional
+	stopAt []byte              // stop at the first statement starting so, unread; optional
+	onLine func(line []byte)   // sees each line's start, before the Scanner; optional
 	onCopy func(header []byte) // sees each COPY header line; optional
 }
+
+// feedBuffer is the most of a line the feed holds: longer lines pass
+// through in pieces.
+const feedBuffer = 256 << 10
 
 // errPsqlGone says psql stopped reading the script; its stderr says why.
 var errPsqlGone = errors.New("psql stopped reading the script")
 
-// feed copies r to w line by line. Once w fails (psql is gone) it reads on
+// feed copies r to w line by line, in pieces of at most feedBuffer, each
+// checked by sc before w gets it. Once w fails (psql is gone) it reads on
 // without writing, so that a truncated dump is still noticed, until r ends
-// (then it returns errPsqlGone) or ctx does.
-func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	bw := bufio.NewWriterSize(w, 256<<10)
+// (then it returns errPsqlGone) or ctx does. With stopAt, it returns
+// before the first statement that starts so, leaving it unread in r, which
+// must then be a *bufio.Reader of feedBuffer bytes. An error from sc is a
+// *pgscript.Refused.
+func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer, sc *pgscript.Scanner) error {
+	br := bufio.NewReaderSize(r, feedBuffer)
+	bw := bufio.NewWriterSize(w, feedBuffer)
 	writing := true
 	write := func(b []byte) {
 		if writing {
@@ -75,46 +86,61 @@ func (f scriptFeed) feed(ctx context.Context, r io.Reader, w io.Writer) error {
 			writing = err == nil
 		}
 	}
-	atStart, inCopy, frozen := true, false, false
+	atStart, frozen := true, false
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if atStart && len(chunk) > 0 {
-			if f.onLine != nil {
-				f.onLine(chunk)
+		if atStart && f.stopAt != nil && sc.AtStatementStart() {
+			next, err := br.Peek(len(f.stopAt))
+			if bytes.Equal(next, f.stopAt) {
+				break
 			}
-			switch {
-			case inCopy && pgscript.IsEndOfData(chunk):
-				inCopy = false
-				write(chunk)
-				if frozen {
-					write([]byte("COMMIT;\n"))
-				}
-				chunk = nil
-			case !inCopy && bytes.HasPrefix(chunk, []byte("COPY ")):
-				inCopy, frozen = true, false
-				if f.onCopy != nil {
-					f.onCopy(chunk)
-				}
-				if head, ok := frozenCopy(chunk, f.freeze); ok {
-					write(head)
-					frozen, chunk = true, nil
-				}
+			if err != nil && err != io.EOF {
+				return err // Peek returns a read error only once
+			}
+		}
+		chunk, err := br.ReadSlice('\n')
+		if atStart && f.onLine != nil && len(chunk) > 0 {
+			f.onLine(chunk)
+		}
+		statement, inCopy := atStart && sc.AtStatementStart(), sc.InCopyData()
+		if serr := sc.Scan(chunk); serr != nil {
+			return serr
+		}
+		switch {
+		case inCopy && !sc.InCopyData(): // the line \. ending the rows
+			write(chunk)
+			if frozen {
+				write([]byte("COMMIT;\n"))
+			}
+			chunk = nil
+		case statement && sc.InCopyData(): // a whole COPY ... FROM stdin; line
+			frozen = false
+			if f.onCopy != nil {
+				f.onCopy(chunk)
+			}
+			if head, ok := frozenCopy(chunk, f.freeze); ok {
+				write(head)
+				frozen, chunk = true, nil
 			}
 		}
 		atStart = err == nil
 		write(chunk)
-		switch {
-		case !writing && ctx.Err() != nil:
+		if !writing && ctx.Err() != nil {
 			return ctx.Err()
-		case err == io.EOF:
-			if writing && bw.Flush() == nil {
-				return nil
+		}
+		if err == io.EOF {
+			if serr := sc.Finish(); serr != nil {
+				return serr
 			}
-			return errPsqlGone
-		case err != nil && !errors.Is(err, bufio.ErrBufferFull):
+			break
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return err
 		}
 	}
+	if writing && bw.Flush() == nil {
+		return nil
+	}
+	return errPsqlGone
 }
 
 // frozenCopy turns a COPY header line into the statements that load the

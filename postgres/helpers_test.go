@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func getpgid(pid string) (int, error) {
@@ -30,4 +31,19 @@ func sharedMemoryOf(t *testing.T, pid int) int {
 		}
 	}
 	return n
+}
+
+// eventually polls check until it reports nothing or timeout passes, and
+// returns its last report. The kernel finishes a killed process (its exit,
+// its reaping, the last detach of a shared memory segment) a moment after
+// the signal, so what a test asserts about that must be waited for.
+func eventually(timeout time.Duration, check func() string) string {
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := check()
+		if msg == "" || time.Now().After(deadline) {
+			return msg
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -4,18 +4,21 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // RestoreOptions says what to restore where.
 type RestoreOptions struct {
 	Bin       Bin
+	User      OSUser // runs psql and pg_restore: the server's OS user, never root
 	Dump      DumpInfo
 	SocketDir string
 	Port      int
@@ -85,14 +88,27 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 			return nil, err
 		}
 		defer closeFn()
-		roles, err := scanRoles(r)
-		if err != nil {
+		// The restore checks the dump as it feeds psql; this first look
+		// refuses a bad one before anything changes on the server.
+		sc := pgscript.NewScanner()
+		roles, err := scanRoles(io.TeeReader(r, sc))
+		if err == nil {
+			err = sc.Finish()
+		}
+		var refused *pgscript.Refused
+		switch {
+		case errors.As(err, &refused):
+			return nil, refusedError(o, "", refused)
+		case err != nil:
 			return nil, fmt.Errorf("reading dump %s: %w; the dump looks truncated or corrupt; make it again with pg_dump", o.Dump.Path, err)
 		}
 		return roles, nil
 	}
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "--schema-only", "-f", "-", o.Dump.Path)
-	cmd.Env = childEnv()
+	cmd, closeFn, err := ArchiveCommand(ctx, o.Bin, o.User, o.Dump, "--schema-only", "-f", "-")
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -107,9 +123,19 @@ func dumpRoles(ctx context.Context, o RestoreOptions) ([]string, error) {
 		err = scanErr
 	}
 	if err != nil {
-		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail, "")
+		return nil, toolError("pg_restore --schema-only", o.Dump.Path, err, tail, o.readHint())
 	}
 	return roles, nil
+}
+
+// readHint says what to do when pg_restore failed on a directory dump that
+// o.User, which runs it, cannot read (by its mode bits); "" otherwise.
+func (o RestoreOptions) readHint() string {
+	if o.Dump.Format != FormatDirectory || canRead(o.User, o.Dump.Path) {
+		return ""
+	}
+	return fmt.Sprintf("pg_restore runs as OS user %s, which cannot read %s: make the dump readable by it (chgrp -R %s %s && chmod -R g+rX %s), or restore a custom-format dump (pg_dump -Fc), which ditto reads for pg_restore",
+		o.User.Name, o.Dump.Path, o.User.Name, o.Dump.Path, o.Dump.Path)
 }
 
 // toolError explains a failed tool run with the end of its stderr and,

@@ -2,12 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // restoreArchiveSections restores an archive in three steps: the schema
@@ -22,7 +25,7 @@ func restoreArchiveSections(ctx context.Context, o RestoreOptions) error {
 	}
 	p := newProgress(o.Log, "items", int64(len(toc)))
 	defer p.stop()
-	if err := restoreArchive(ctx, o, p, "--section=pre-data"); err != nil {
+	if err := restoreArchive(ctx, o, p, "pre-data"); err != nil {
 		return err
 	}
 	if o.Data != nil {
@@ -37,7 +40,7 @@ func restoreArchiveSections(ctx context.Context, o RestoreOptions) error {
 	if err := restoreArchiveData(ctx, o, p, toc, freeze); err != nil {
 		return err
 	}
-	if err := restoreArchive(ctx, o, p, "--section=post-data"); err != nil {
+	if err := restoreArchive(ctx, o, p, "post-data"); err != nil {
 		return err
 	}
 	p.finish()
@@ -47,15 +50,18 @@ func restoreArchiveSections(ctx context.Context, o RestoreOptions) error {
 // archiveTOC lists the entries of the archive's table of contents, as
 // pg_restore -l prints them (the form pg_restore -L reads).
 func archiveTOC(ctx context.Context, o RestoreOptions) ([]string, error) {
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "-l", o.Dump.Path)
-	cmd.Env = childEnv()
+	cmd, closeFn, err := ArchiveCommand(ctx, o.Bin, o.User, o.Dump, "-l")
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		return nil, toolError("pg_restore -l", o.Dump.Path, err, stderr, "")
+		return nil, toolError("pg_restore -l", o.Dump.Path, err, stderr, o.readHint())
 	}
 	var toc []string
 	for _, l := range strings.Split(string(out), "\n") {
@@ -133,23 +139,23 @@ func restoreArchiveData(ctx context.Context, o RestoreOptions, p *progress, toc 
 // loadBatches runs one psql session and feeds it the batches it takes
 // from the queue, one pg_restore --section=data -L each.
 func loadBatches(ctx context.Context, o RestoreOptions, feed scriptFeed, queue <-chan []string) error {
-	cmd := psqlCommand(ctx, o, o.Database)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var feedErr error
-	tail, err := runTool(cmd, nil, func() {
+	sc := pgscript.NewScanner() // psql's state runs on from one batch to the next
+	tail, err, feedErr := runPsql(ctx, o, o.Database, func(w io.Writer) error {
 		for batch := range queue {
-			if feedErr = loadBatch(ctx, o, feed, batch, stdin); feedErr != nil {
-				break
+			if err := loadBatch(ctx, o, feed, batch, w, sc); err != nil {
+				return err
 			}
 		}
-		stdin.Close()
+		return nil
 	})
+	var refused *pgscript.Refused
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case errors.As(feedErr, &refused):
+		return refusedError(o, "in what pg_restore prints of its data, ", refused)
+	case feedErr != nil && !errors.Is(feedErr, errPsqlGone):
+		return feedErr
 	case err != nil:
 		return toolError("psql", o.Dump.Path, err, tail, "")
 	}
@@ -158,7 +164,7 @@ func loadBatches(ctx context.Context, o RestoreOptions, feed scriptFeed, queue <
 
 // loadBatch pipes pg_restore --section=data of the batch's entries into w,
 // through the masking filter when there is one.
-func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []string, w io.Writer) error {
+func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []string, w io.Writer, sc *pgscript.Scanner) error {
 	list, err := os.CreateTemp("", "ditto-toc-*")
 	if err != nil {
 		return err
@@ -168,11 +174,17 @@ func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []s
 	if cerr := list.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = chownMode(list.Name(), o.User, 0o600) // pg_restore, run as o.User, reads it
+	}
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), "--section=data", "-L", list.Name(), "-f", "-", o.Dump.Path)
-	cmd.Env = childEnv()
+	cmd, closeFn, err := ArchiveCommand(ctx, o.Bin, o.User, o.Dump, "--section=data", "-L", list.Name(), "-f", "-")
+	if err != nil {
+		return err
+	}
+	defer closeFn()
 	script, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -184,25 +196,46 @@ func loadBatch(ctx context.Context, o RestoreOptions, feed scriptFeed, batch []s
 			var rows rowGuard
 			src = &lineWatcher{r: script, see: rows.see}
 		}
-		feedErr = feedData(ctx, o, feed, src, w)
+		feedErr = feedData(ctx, o, feed, src, w, sc)
 		_, _ = io.Copy(io.Discard, script)
 	})
 	if err != nil && feedErr == nil {
-		return toolError("pg_restore --section=data", o.Dump.Path, err, tail, "")
+		return toolError("pg_restore --section=data", o.Dump.Path, err, tail, o.readHint())
 	}
 	return feedErr
 }
 
-// restoreArchive runs pg_restore into the database with extra arguments
-// such as --section=pre-data, reporting its steps to p.
-func restoreArchive(ctx context.Context, o RestoreOptions, p *progress, extra ...string) error {
-	args := append([]string{"--exit-on-error", "--no-password", "--verbose",
-		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}, extra...)
-	if o.Jobs > 1 && o.Dump.Format != FormatTar {
+// restoreArchive runs pg_restore of one section (pre-data, post-data) into
+// the database, reporting its steps to p.
+func restoreArchive(ctx context.Context, o RestoreOptions, p *progress, section string) error {
+	args := []string{"--exit-on-error", "--no-password", "--verbose", "--section=" + section,
+		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", o.Database}
+	// pre-data is restored in one session anyway; a tar archive only so
+	jobs := section == "post-data" && o.Jobs > 1 && o.Dump.Format != FormatTar
+	// Each parallel worker opens the archive by its path.
+	byPath := jobs && o.Dump.Format == FormatCustom && canRead(o.User, o.Dump.Path)
+	if jobs && o.Dump.Format == FormatCustom && !byPath {
+		o.Log.Info("restoring indexes and constraints in one session: parallel pg_restore opens the dump by its path, which the OS user running it cannot read",
+			"dump", o.Dump.Path, "user", o.User.Name)
+		jobs = false
+	}
+	if jobs {
 		args = append(args, "--jobs", strconv.Itoa(o.Jobs))
 	}
-	cmd := exec.CommandContext(ctx, o.Bin.Path("pg_restore"), append(args, o.Dump.Path)...)
-	cmd.Env = childEnv()
+	var (
+		cmd     *exec.Cmd
+		closeFn = func() {}
+		err     error
+	)
+	if byPath {
+		cmd, err = toolCommand(ctx, o.Bin, o.User, "pg_restore", append(args, o.Dump.Path)...)
+	} else {
+		cmd, closeFn, err = ArchiveCommand(ctx, o.Bin, o.User, o.Dump, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeFn()
 	seen := map[string]bool{}
 	tail, err := runTool(cmd, func(line string) {
 		// Each entry of pg_restore -l shows as one such step; with --jobs
@@ -217,7 +250,7 @@ func restoreArchive(ctx context.Context, o RestoreOptions, p *progress, extra ..
 		}
 	}, nil)
 	if err != nil {
-		return toolError("pg_restore", o.Dump.Path, err, tail, "")
+		return toolError("pg_restore", o.Dump.Path, err, tail, o.readHint())
 	}
 	return nil
 }

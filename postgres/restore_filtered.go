@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,6 +8,8 @@ import (
 	"io"
 	"os/exec"
 	"strconv"
+
+	"github.com/dittodb/ditto/internal/pgscript"
 )
 
 // DataFilter lets the caller look at the restored schema before any row is
@@ -25,10 +26,10 @@ type DataFilter struct {
 }
 
 // feedData feeds a data script to w: through the masking filter first,
-// when there is one, then feed.
-func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Reader, w io.Writer) error {
+// when there is one, then feed with sc.
+func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Reader, w io.Writer, sc *pgscript.Scanner) error {
 	if o.Data == nil {
-		return feed.feed(ctx, src, w)
+		return feed.feed(ctx, src, w, sc)
 	}
 	pr, pw := io.Pipe()
 	filtered := make(chan error, 1)
@@ -37,7 +38,7 @@ func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Rea
 		pw.CloseWithError(err)
 		filtered <- err
 	}()
-	err := feed.feed(ctx, pr, w)
+	err := feed.feed(ctx, pr, w, sc)
 	pr.Close() // a filter still writing stops
 	if ferr := <-filtered; ferr != nil && !errors.Is(ferr, io.ErrClosedPipe) {
 		return fmt.Errorf("filtering the data of %s: %w", o.Dump.Path, ferr)
@@ -45,38 +46,39 @@ func feedData(ctx context.Context, o RestoreOptions, feed scriptFeed, src io.Rea
 	return err
 }
 
-func psqlCommand(ctx context.Context, o RestoreOptions, db string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, o.Bin.Path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
+// psqlCommand returns psql, run as o.User, connected to db, which stops at
+// the first error; the caller feeds it the script on stdin.
+func psqlCommand(ctx context.Context, o RestoreOptions, db string) (*exec.Cmd, error) {
+	return toolCommand(ctx, o.Bin, o.User, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
 		"-h", o.SocketDir, "-p", strconv.Itoa(o.Port), "-U", o.Superuser, "-d", db)
-	cmd.Env = childEnv()
-	return cmd
 }
 
-// splitAtFirstCopy reads a plain dump up to its first COPY line. It returns
-// the schema before it, the session settings in force there (to replay in
-// another session: SET lines and the \restrict of the current section), and
-// the COPY line itself.
-func splitAtFirstCopy(br *bufio.Reader) (schema, settings, first []byte, err error) {
-	var s, set bytes.Buffer
-	for {
-		line, err := br.ReadBytes('\n')
-		switch {
-		case bytes.HasPrefix(line, []byte("COPY ")):
-			return s.Bytes(), set.Bytes(), line, nil
-		case bytes.HasPrefix(line, []byte(`\restrict `)):
-			set.Reset()
-			set.Write(line)
-		case bytes.HasPrefix(line, []byte("SET ")), bytes.HasPrefix(line, []byte("SELECT pg_catalog.set_config(")):
-			set.Write(line)
-		}
-		s.Write(line)
-		if err == io.EOF {
-			return s.Bytes(), nil, nil, nil
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
+// refusedError explains a dump the pgscript.Scanner refused; where says
+// which script, when it is not the dump itself.
+func refusedError(o RestoreOptions, where string, r *pgscript.Refused) error {
+	return fmt.Errorf("dump %s is refused, %s%w. psql runs a dump's meta-commands on this machine, so ditto passes it only what pg_dump writes (of meta-commands: \\connect, \\restrict, \\unrestrict) and refuses what psql could read in another way; make the dump with pg_dump, in custom format (-Fc) if this one came from pg_dump: ditto restores an archive's schema with pg_restore, not psql",
+		o.Dump.Path, where, r)
+}
+
+// runPsql runs psql on db and hands its stdin to write. When write fails,
+// psql is killed before its stdin closes: it must not run the partial line
+// it may have been given, which it would at end of input.
+func runPsql(ctx context.Context, o RestoreOptions, db string, write func(w io.Writer) error) (tail string, err, writeErr error) {
+	cmd, err := psqlCommand(ctx, o, db)
+	if err != nil {
+		return "", err, nil
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err, nil
+	}
+	tail, err = runTool(cmd, nil, func() {
+		if writeErr = write(stdin); writeErr != nil {
+			_ = cmd.Process.Kill()
+		}
+		stdin.Close()
+	})
+	return tail, err, writeErr
 }
 
 // lineWatcher shows every complete line read through it to see (only its

@@ -3,12 +3,16 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -33,7 +37,7 @@ func restoreInto(t *testing.T, dump string, logs *bytes.Buffer) (*testpg.Source,
 		db = info.Database
 	}
 	err = postgres.Restore(context.Background(), postgres.RestoreOptions{
-		Bin: dst.Bin, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+		Bin: dst.Bin, User: dst.User, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
 		Superuser: testpg.Superuser, Database: db, Jobs: 2,
 		Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info}),
 	})
@@ -200,11 +204,7 @@ func TestRestoreLoadsRowsFrozen(t *testing.T) {
 		{"plain-via-root", []string{"-Fp", "--load-via-partition-root"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dump := filepath.Join(t.TempDir(), "frozen.dump")
-			args := append([]string{"-h", src.Server.SocketDir, "-p", strconv.Itoa(src.Server.Port), "-U", testpg.Superuser, "-f", dump}, c.args...)
-			if out, err := exec.Command(src.Bin.Path("pg_dump"), append(args, "frozen")...).CombinedOutput(); err != nil {
-				t.Fatalf("pg_dump: %v: %s", err, out)
-			}
+			dump := src.Dump(t, "frozen", "frozen.dump", c.args...)
 			var logs bytes.Buffer
 			dst, db, err := restoreInto(t, dump, &logs)
 			if err != nil {
@@ -232,6 +232,327 @@ func TestRestoreLoadsRowsFrozen(t *testing.T) {
 				}
 				if pages == 0 || visible != pages {
 					t.Errorf("%s: %d of %d pages all-visible after the restore; want all (loaded with COPY FREEZE)", table, visible, pages)
+				}
+			}
+		})
+	}
+}
+
+// Every psql and pg_restore a restore starts runs as the server's OS user,
+// with the dump root's own in a folder only root may enter. An index on a
+// slow function keeps each tool running long enough to be seen.
+func TestRestoreToolsRunAsPostgres(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE slow"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE FUNCTION slow(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 FROM pg_sleep(0.5)'`,
+		`CREATE TABLE t (x int)`,
+		`INSERT INTO t VALUES (1)`,
+		`CREATE INDEX ON t (slow(x))`,
+	} {
+		if _, err := src.Conn(t, "slow").Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, format := range []string{"-Fc", "-Fp"} {
+		dump := src.Dump(t, "slow", "slow.dump", format)
+		stop := watchTools(t)
+		var logs bytes.Buffer
+		_, _, err := restoreInto(t, dump, &logs)
+		seen := stop()
+		if err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", format, err, logs.String())
+		}
+		want := []string{"psql"}
+		if format == "-Fc" {
+			want = append(want, "pg_restore")
+		}
+		for _, tool := range want {
+			if len(seen[tool]) == 0 {
+				t.Errorf("%s: no %s seen while restoring", format, tool)
+			}
+		}
+		for tool, uids := range seen {
+			for _, uid := range uids {
+				if uid != src.User.UID {
+					t.Errorf("%s: %s ran as uid %d, want %d (%s)", format, tool, uid, src.User.UID, src.User.Name)
+				}
+			}
+		}
+	}
+}
+
+// watchTools notes the real uid of each psql and pg_restore that this test
+// process starts (and of their children) until the returned stop is called.
+func watchTools(t *testing.T) (stop func() map[string][]int) {
+	done := make(chan struct{})
+	result := make(chan map[string][]int)
+	go func() {
+		seen, uids := map[int]bool{os.Getpid(): true}, map[string][]int{}
+		for {
+			entries, _ := os.ReadDir("/proc")
+			for _, e := range entries {
+				pid, err := strconv.Atoi(e.Name())
+				if err != nil || seen[pid] {
+					continue
+				}
+				status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+				if err != nil {
+					continue
+				}
+				var name string
+				var ppid, uid int
+				for _, line := range strings.Split(string(status), "\n") {
+					f := strings.Fields(line)
+					switch {
+					case len(f) < 2:
+					case f[0] == "Name:":
+						name = f[1]
+					case f[0] == "PPid:":
+						ppid, _ = strconv.Atoi(f[1])
+					case f[0] == "Uid:":
+						uid, _ = strconv.Atoi(f[1])
+					}
+				}
+				if seen[ppid] && (name == "psql" || name == "pg_restore") {
+					seen[pid] = true
+					uids[name] = append(uids[name], uid)
+				}
+			}
+			select {
+			case <-done:
+				result <- uids
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	return func() map[string][]int {
+		close(done)
+		return <-result
+	}
+}
+
+// pg_restore reads a directory dump by its path, so the OS user it runs as
+// must be able to: if not, the error says how to fix that.
+func TestRestoreUnreadableDirectoryDump(t *testing.T) {
+	src := testpg.Start(t)
+	dump := filepath.Join(t.TempDir(), "shop.dir") // root's, made by root
+	args := []string{"-h", src.Server.SocketDir, "-p", strconv.Itoa(src.Server.Port), "-U", testpg.Superuser, "-Fd", "-f", dump, "postgres"}
+	if out, err := exec.Command(src.Bin.Path("pg_dump"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v: %s", err, out)
+	}
+	var logs bytes.Buffer
+	_, _, err := restoreInto(t, dump, &logs)
+	if err == nil || !strings.Contains(err.Error(), "OS user postgres, which cannot read "+dump) || !strings.Contains(err.Error(), "pg_dump -Fc") {
+		t.Errorf("restoring a directory dump the postgres user cannot read: %v", err)
+	}
+}
+
+// A plain dump streams through a restore: a 200 MB comment line in its
+// schema and a 200 MB field in its rows restore while ditto's heap grows
+// by a few MB, not by multiples of the line.
+func TestRestorePlainLongLinesInBoundedMemory(t *testing.T) {
+	src := testpg.Start(t) // for the binaries' version
+	const long = 200 << 20
+	dump := filepath.Join(t.TempDir(), "long.sql")
+	f, err := os.Create(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(f, io.MultiReader(
+		strings.NewReader("--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version "+src.Bin.Version+
+			"\n-- Dumped by pg_dump version "+src.Bin.Version+"\n\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n-- "),
+		repeatByte('c', long),
+		strings.NewReader("\nCREATE TABLE public.big (id integer, v text);\n\nCOPY public.big (id, v) FROM stdin;\n1\t"),
+		repeatByte('v', long),
+		strings.NewReader("\n\\.\n\n\n--\n-- PostgreSQL database dump complete\n--\n\n"),
+	))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	dst, db, err := restoreInto(t, dump, &logs)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, logs.String())
+	}
+	grew := after.TotalAlloc - before.TotalAlloc
+	t.Logf("the restore allocated %d MB in all", grew>>20)
+	if grew > 64<<20 {
+		t.Errorf("restoring a dump with 200 MB lines allocated %d MB; want under 64 MB (lines must stream, not be held)", grew>>20)
+	}
+	var n int
+	if err := dst.Conn(t, db).QueryRow(context.Background(), "SELECT length(v) FROM big WHERE id = 1").Scan(&n); err != nil || n != long {
+		t.Errorf("the long field restored with length %d (%v); want %d", n, err, long)
+	}
+}
+
+// repeatByte reads as n copies of c, without holding them.
+func repeatByte(c byte, n int64) io.Reader {
+	return io.LimitReader(byteReader(c), n)
+}
+
+type byteReader byte
+
+func (b byteReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+// A plain dump is data: its psql meta-commands are refused before anything
+// changes on the server, whether alone on a line, after a statement, or
+// after COPY data. None of them runs.
+func TestRestoreRefusesPsqlMetaCommands(t *testing.T) {
+	dst := testpg.Start(t)
+	dir := testpg.Dir(t) // the postgres user could write there
+	header := "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\nCREATE TABLE public.s (a text);\n\n"
+	cases := map[string]struct {
+		sql  string // RAN: a file that a command which ran would leave
+		line int
+		cmd  string
+	}{
+		"shell":             {`\! id > RAN` + "\n", 6, `\!`},
+		"copy from a file":  {"\\copy s from /etc/shadow\n", 6, `\copy`},
+		"after a statement": {"SELECT 1; \\! id > RAN\n", 6, `\!`},
+		"after COPY data":   {"COPY public.s (a) FROM stdin;\n\\! data, not a command\n\\.\n\\! id > RAN\n", 9, `\!`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			ran := filepath.Join(dir, name)
+			dump := filepath.Join(t.TempDir(), "evil.sql")
+			if err := os.WriteFile(dump, []byte(header+strings.ReplaceAll(c.sql, "RAN", ran)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			info, err := postgres.InspectDump(dump)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = postgres.Restore(context.Background(), postgres.RestoreOptions{
+				Bin: dst.Bin, User: dst.User, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+				Superuser: testpg.Superuser, Database: name, Jobs: 1,
+			})
+			want := fmt.Sprintf("is refused, line %d: the psql meta-command %s", c.line, c.cmd)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Restore = %v; want an error with %q", err, want)
+			}
+			if _, err := os.Stat(ran); !os.IsNotExist(err) {
+				t.Errorf("a meta-command of the dump ran: %s exists (%v)", ran, err)
+			}
+			var n int
+			if err := dst.Conn(t, "postgres").QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil || n != 0 {
+				t.Errorf("the refused dump changed the server: database %q exists (%d, %v)", name, n, err)
+			}
+		})
+	}
+}
+
+// An archive's data reaches psql as pg_restore prints it, so a meta-command
+// planted in the archive (here in a COPY statement of its table of
+// contents) is refused there too.
+func TestRestoreRefusesMetaCommandsInArchives(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	table := strings.Repeat("t", 63)
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE planted"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Conn(t, "planted").Exec(ctx, "CREATE TABLE public."+table+" (a int); CREATE TABLE public.t (a int); INSERT INTO public."+table+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	dump := src.Dump(t, "planted", "planted.dump", "-Fc")
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := filepath.Join(testpg.Dir(t), "ran")
+	stmt := "COPY public." + table + " (a) FROM stdin;\n"
+	planted := "\\! id >" + ran + "\nCOPY public.t (a) FROM stdin;\n"
+	planted = strings.Replace(planted, ">", ">"+strings.Repeat(" ", len(stmt)-len(planted)), 1)
+	if i := bytes.Index(b, []byte(stmt)); i < 0 || len(planted) != len(stmt) {
+		t.Fatalf("no %q in the archive, or no room to plant (%d, %d bytes)", stmt, len(planted), len(stmt))
+	} else {
+		copy(b[i:], planted)
+	}
+	if err := os.WriteFile(dump, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	_, _, err = restoreInto(t, dump, &logs)
+	if err == nil || !strings.Contains(err.Error(), `is refused, in what pg_restore prints of its data, line`) || !strings.Contains(err.Error(), `the psql meta-command \!`) {
+		t.Errorf("Restore = %v; want the planted \\! refused", err)
+	}
+	if _, err := os.Stat(ran); !os.IsNotExist(err) {
+		t.Errorf("the planted meta-command ran: %s exists (%v)", ran, err)
+	}
+}
+
+// What pg_dump writes restores, backslashes and all: in dollar-quoted
+// function bodies (lines that start with one), in multi-line string
+// literals, in E” strings, and in COPY data.
+func TestRestoreDumpsWithBackslashes(t *testing.T) {
+	src := testpg.Start(t)
+	ctx := context.Background()
+	if _, err := src.Conn(t, "postgres").Exec(ctx, "CREATE DATABASE bs"); err != nil {
+		t.Fatal(err)
+	}
+	conn := src.Conn(t, "bs")
+	for _, q := range []string{
+		"CREATE FUNCTION public.f() RETURNS text LANGUAGE plpgsql AS $f$\nBEGIN\n  RETURN 'one\n\\! id > /tmp/never\n\\copy x from y'\n    || E'\\\\\\'' || $$\\$$;\nEND\n$f$",
+		"CREATE FUNCTION public.g() RETURNS text LANGUAGE sql AS 'SELECT ''a\\b''::text'",
+		"CREATE TABLE public.v (id int PRIMARY KEY, s text, note text DEFAULT 'C:\\dir' CHECK (note <> '\\\\'))",
+		"COMMENT ON TABLE public.v IS E'first\\n\\\\second: \\\\! not a command'",
+		`INSERT INTO public.v VALUES (1, E'\\\\N', NULL), (2, E'\\\\.', 'x'), (3, E'tab\there\nnewline\\\\', E'\\\\! no'), (4, '\.', NULL)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const check = "SELECT f() || g() || obj_description('public.v'::regclass) || string_agg(concat_ws('|', id, s, note), ',' ORDER BY id) FROM v"
+	var want string
+	if err := conn.QueryRow(ctx, check).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	// E'' strings with backslashes, which pg_dump itself writes only when
+	// standard_conforming_strings is off
+	extra := "CREATE TABLE public.e (s text);\nINSERT INTO public.e VALUES (E'a\\\\b\\'c'), (E'line\\\n\\! not a command''s'), ('C:\\dir');\n"
+	for _, format := range []string{"-Fp", "-Fc"} {
+		t.Run(format, func(t *testing.T) {
+			dump := src.Dump(t, "bs", "bs.dump", format)
+			if format == "-Fp" {
+				b, err := os.ReadFile(dump)
+				if err == nil {
+					b = bytes.Replace(b, []byte("--\n-- PostgreSQL database dump complete"), []byte(extra+"--\n-- PostgreSQL database dump complete"), 1)
+					err = os.WriteFile(dump, b, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var logs bytes.Buffer
+			dst, db, err := restoreInto(t, dump, &logs)
+			if err != nil {
+				t.Fatalf("%v\nlog:\n%s", err, logs.String())
+			}
+			var got string
+			if err := dst.Conn(t, db).QueryRow(ctx, check).Scan(&got); err != nil || got != want {
+				t.Errorf("restored: %q (%v)\nwant      %q", got, err, want)
+			}
+			if format == "-Fp" {
+				var e string
+				if err := dst.Conn(t, db).QueryRow(ctx, "SELECT string_agg(s, '|') FROM e").Scan(&e); err != nil || e != "a\\b'c|line\n! not a command's|C:\\dir" {
+					t.Errorf("E'' strings restored as %q (%v)", e, err)
 				}
 			}
 		})

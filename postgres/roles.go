@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -27,17 +28,16 @@ func scanRoles(r io.Reader) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		line := string(b)
 		skip := continued // the rest of an over-long line
 		continued = isPrefix
 		switch {
 		case skip:
 		case inCopy:
-			inCopy = line != `\.`
-		case strings.HasPrefix(line, "COPY ") && strings.HasSuffix(line, "FROM stdin;"):
+			inCopy = string(b) != `\.`
+		case bytes.HasPrefix(b, []byte("COPY ")) && bytes.HasSuffix(b, []byte("FROM stdin;")):
 			inCopy = true
 		default:
-			for _, name := range rolesIn(line) {
+			for _, name := range rolesIn(string(b)) {
 				seen[name] = true
 			}
 		}

@@ -2,13 +2,53 @@ package postgres
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 )
 
 // tailLines is how much of a failed tool's stderr goes into the error.
 const tailLines = 12
+
+// toolCommand returns tool (psql, pg_restore) of bin with args, run as u,
+// from /. Never as root: the tool reads a dump, which is data from outside,
+// and psql runs the meta-commands of what it reads.
+func toolCommand(ctx context.Context, bin Bin, u OSUser, tool string, args ...string) (*exec.Cmd, error) {
+	attr, err := procAttr(u, false)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin.Path(tool), args...)
+	cmd.SysProcAttr = attr
+	cmd.Dir = "/"
+	cmd.Env = childEnv()
+	return cmd, nil
+}
+
+// ArchiveCommand returns pg_restore with args reading the archive d, run as
+// u. A custom or tar archive comes on its stdin from a file ditto opens, so
+// u needs no access of its own to the dump (which may be root's, in a
+// private folder); a directory archive is read by its path. Call closeFn
+// once the command has ended.
+func ArchiveCommand(ctx context.Context, bin Bin, u OSUser, d DumpInfo, args ...string) (cmd *exec.Cmd, closeFn func(), err error) {
+	if d.Format == FormatDirectory {
+		cmd, err := toolCommand(ctx, bin, u, "pg_restore", append(args, d.Path)...)
+		return cmd, func() {}, err
+	}
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dump %s: %w", d.Path, err)
+	}
+	if cmd, err = toolCommand(ctx, bin, u, "pg_restore", args...); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	cmd.Stdin = f
+	return cmd, func() { f.Close() }, nil
+}
 
 // runTool runs cmd, handing each line of its stderr to onLine (if set), and
 // returns the last lines of stderr for error messages. work (if set) runs

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -50,6 +51,51 @@ func procAttr(u OSUser, setsid bool) (*syscall.SysProcAttr, error) {
 		return nil, fmt.Errorf("cannot run postgres as %s (uid %d): ditto runs as uid %d and is not root; run ditto as root or as %s", u.Name, u.UID, me, u.Name)
 	}
 	return a, nil
+}
+
+// canRead tells by mode bits alone (ACLs are not read) whether u, with its
+// primary group only, as ditto starts tools, may read path: every folder
+// above it searchable, and path readable (and searchable, if a folder).
+func canRead(u OSUser, path string) bool {
+	real, err := filepath.Abs(path)
+	if err == nil {
+		real, err = filepath.EvalSymlinks(real)
+	}
+	if err != nil {
+		return false
+	}
+	for dir := filepath.Dir(real); ; dir = filepath.Dir(dir) {
+		if !allows(u, dir, 1) {
+			return false
+		}
+		if dir == "/" {
+			break
+		}
+	}
+	fi, err := os.Stat(real)
+	return err == nil && allows(u, real, 4) && (!fi.IsDir() || allows(u, real, 1))
+}
+
+// allows reports whether the mode bits of path give u the permission bit
+// (4 read, 1 search).
+func allows(u OSUser, path string, bit os.FileMode) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	perm := fi.Mode().Perm()
+	switch {
+	case u.UID == 0:
+		return true
+	case !ok:
+		return false
+	case int(st.Uid) == u.UID:
+		return perm>>6&bit != 0
+	case int(st.Gid) == u.GID:
+		return perm>>3&bit != 0
+	}
+	return perm&bit != 0
 }
 
 // mkdirOwned creates dir with mode for u, or leaves an existing directory

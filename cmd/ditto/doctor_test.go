@@ -230,9 +230,7 @@ func killPostmaster(t *testing.T, f *fixture, id string) {
 				continue
 			}
 			syscall.Kill(r.PID, syscall.SIGKILL)
-			for deadline := time.Now().Add(10 * time.Second); exists(filepath.Join("/proc", r.String())) && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitExited(r.PID)
 			return
 		}
 	}

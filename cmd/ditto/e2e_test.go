@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/internal/testpg"
 )
 
 // goldenFixture is a pool with a golden reseeded from the sample database.
@@ -30,7 +32,7 @@ func TestReseedEveryDumpFormat(t *testing.T) {
 	dir := t.TempDir()
 	dumps := map[string]string{
 		"custom":     filepath.Join(dir, "db.dump"),
-		"directory":  filepath.Join(dir, "db.dir"),
+		"directory":  filepath.Join(testpg.Dir(t), "db.dir"),
 		"tar":        filepath.Join(dir, "db.tar"),
 		"plain":      filepath.Join(dir, "db.sql"),
 		"plain-gzip": filepath.Join(dir, "db.sql.gz"),

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dittodb/ditto/internal/testbtrfs"
+	"github.com/dittodb/ditto/internal/testpg"
 	"github.com/dittodb/ditto/postgres"
 )
 
@@ -226,11 +228,23 @@ func (f *fixture) teardown() {
 	for _, c := range cs {
 		f.run("copy", "destroy", c.ID)
 	}
-	for _, pid := range postgresUnder(f.home, f.pool) {
+	pids := postgresUnder(f.home, f.pool)
+	for _, pid := range pids {
 		f.t.Errorf("postgres process %d still runs on the pool after teardown; killing it", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-	time.Sleep(50 * time.Millisecond)
+	for _, pid := range pids { // the pool can go once they are gone
+		waitExited(pid)
+	}
+}
+
+// waitExited waits up to 10 s until process pid is gone and reaped: the
+// kernel finishes a killed process a moment after the signal.
+func waitExited(pid int) {
+	proc := filepath.Join("/proc", strconv.Itoa(pid))
+	for deadline := time.Now().Add(10 * time.Second); exists(proc) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // postgresUnder lists the postmasters whose data directory lies below any
@@ -270,11 +284,18 @@ func sampleSQL(t *testing.T) string {
 	return p
 }
 
-// pgDump dumps url in the given pg_dump format (c, d, t, p) into dir.
+// pgDump dumps url in the given pg_dump format (c, d, t, p) into out. A
+// directory dump (d) is made by the postgres OS user, as pg_restore, which
+// runs as that user, reads it by its path: out must be in a folder of its
+// own (testpg.Dir).
 func pgDump(t *testing.T, url, format, out string) {
 	t.Helper()
-	args := []string{"-F", format, "-f", out, "-d", url}
-	if b, err := exec.Command("pg_dump", args...).CombinedOutput(); err != nil {
+	cmd := exec.Command("pg_dump", "-F", format, "-f", out, "-d", url)
+	if format == "d" {
+		u := testpg.User(t)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pg_dump -F %s: %v: %s", format, err, b)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/dittodb/ditto/postgres"
@@ -59,15 +61,13 @@ func (s *Source) LoadSample(t testing.TB) {
 	s.sample = true
 }
 
-// MakeDump dumps the sample database of s in format into a temporary
-// directory and returns the path (a directory for FormatDirectory). The
-// plain dump creates its database itself (pg_dump --create); the others
-// do not.
+// MakeDump dumps the sample database of s in format and returns the path
+// (a directory for FormatDirectory). The plain dump creates its database
+// itself (pg_dump --create); the others do not.
 func MakeDump(t testing.TB, s *Source, format postgres.Format) string {
 	t.Helper()
 	s.LoadSample(t)
-	out := filepath.Join(t.TempDir(), "shop."+string(format))
-	args := []string{"-h", s.Server.SocketDir, "-p", strconv.Itoa(s.Server.Port), "-U", Superuser, "-f", out}
+	var args []string
 	switch format {
 	case postgres.FormatCustom:
 		args = append(args, "-Fc")
@@ -82,9 +82,27 @@ func MakeDump(t testing.TB, s *Source, format postgres.Format) string {
 	default:
 		t.Fatalf("MakeDump: unknown format %q", format)
 	}
-	cmd := exec.Command(s.Bin.Path("pg_dump"), append(args, SampleDB)...)
+	return s.Dump(t, SampleDB, "shop."+string(format), args...)
+}
+
+// Dump runs pg_dump of db in s with args and returns the path of its
+// output, called name. A file is root's, in a folder only root may enter,
+// as a dump ditto makes itself; a directory-format dump (-Fd) is made by
+// the postgres OS user in a folder of its own, as pg_restore, which runs as
+// that user, reads it by its path.
+func (s *Source) Dump(t testing.TB, db, name string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(s.Bin.Path("pg_dump"))
+	if slices.Contains(args, "-Fd") {
+		out = filepath.Join(Dir(t), name)
+		u := User(t)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
+	}
+	cmd.Args = append(append(cmd.Args, "-h", s.Server.SocketDir, "-p", strconv.Itoa(s.Server.Port), "-U", Superuser, "-f", out), args...)
+	cmd.Args = append(cmd.Args, db)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pg_dump %v: %v\n%s", args, err, b)
+		t.Fatalf("pg_dump %v: %v\n%s", cmd.Args[1:], err, b)
 	}
 	return out
 }
