@@ -169,3 +169,31 @@ func TestKill(t *testing.T) {
 		t.Error(left)
 	}
 }
+
+// A server's environment is readable by its superuser (COPY ... FROM
+// PROGRAM 'env'): none of ditto's own secrets may reach it.
+func TestServerEnvironmentHoldsNoSecrets(t *testing.T) {
+	t.Setenv("DITTO_SOURCE_URL", "postgres://u:source-secret@db/x")
+	t.Setenv("DITTO_MASK_KEY", "mask-secret")
+	t.Setenv("CI_JOB_TOKEN", "job-secret")
+	c := testpg.InitDB(t)
+	s := testpg.StartServer(t, c.Options(testpg.FreePort(t)))
+	conn := testpg.Ready(t, s, "postgres")
+	defer conn.Close(context.Background())
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE TEMP TABLE env (line text); COPY env FROM PROGRAM 'env'"); err != nil {
+		t.Fatal(err)
+	}
+	var env string
+	if err := conn.QueryRow(ctx, "SELECT string_agg(line, ' ') FROM env").Scan(&env); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"source-secret", "mask-secret", "job-secret"} {
+		if strings.Contains(env, secret) {
+			t.Errorf("the server's environment holds %s: %s", secret, env)
+		}
+	}
+	if !strings.Contains(env, "PATH=") {
+		t.Errorf("the server has no PATH: %s", env)
+	}
+}

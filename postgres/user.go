@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -123,12 +124,16 @@ func chownMode(path string, u OSUser, mode os.FileMode) error {
 	return os.Chmod(path, mode)
 }
 
-// childEnv is the environment for postgres tools: ditto's own, minus PG*
-// variables that would silently change what they connect to or where.
+// childEnv is the environment for postgres servers and tools: only the
+// search path, language and time zone of ditto's own. A copy's superuser
+// can read its server's environment (COPY ... FROM PROGRAM 'env'), and
+// ditto's may hold the source's URL, a masking key or a CI job's secrets;
+// PG* variables would silently change what the tools connect to.
 func childEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if len(kv) < 2 || kv[:2] != "PG" {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "PATH" || name == "LANG" || name == "LANGUAGE" || name == "TZ" || strings.HasPrefix(name, "LC_") {
 			env = append(env, kv)
 		}
 	}
