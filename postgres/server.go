@@ -127,16 +127,27 @@ func Kill(ctx context.Context, ref proc.Ref) error {
 		return nil
 	}
 	shm := sharedMemoryID(ref)
-	// The postmaster leads its own session and group (Start uses Setsid).
-	if err := syscall.Kill(-ref.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	// The postmaster leads its own session and group (Start uses Setsid);
+	// one that does not (started by another tool) is killed alone.
+	err := syscall.Kill(-ref.PID, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		err = syscall.Kill(ref.PID, syscall.SIGKILL)
+	}
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill postgres (pid %d): %w", ref.PID, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, killWait)
+	defer cancel()
 	if err := waitGone(ctx, ref); err != nil {
 		return fmt.Errorf("postgres (pid %d) still alive after SIGKILL: %w", ref.PID, err)
 	}
 	removeSharedMemory(shm)
 	return nil
 }
+
+// killWait bounds the wait for a killed server: the kernel ends a SIGKILLed
+// process at once unless it is stuck in the kernel (a hung disk).
+const killWait = 10 * time.Second
 
 func waitGone(ctx context.Context, ref proc.Ref) error {
 	t := time.NewTicker(5 * time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -195,5 +196,24 @@ func TestServerEnvironmentHoldsNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(env, "PATH=") {
 		t.Errorf("the server has no PATH: %s", env)
+	}
+}
+
+// A process that leads no process group of its own (started by another
+// tool than Start) is killed alone, not waited for in vain.
+func TestKillOutsideItsOwnGroup(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	ref, err := proc.Lookup(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := postgres.Kill(ctx, ref); err != nil || ref.Alive() {
+		t.Fatalf("Kill of a process outside its own group: %v, alive %v", err, ref.Alive())
 	}
 }
