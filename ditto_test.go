@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/postgres"
 )
 
 func TestParsePortRange(t *testing.T) {
@@ -246,4 +247,20 @@ func TestErrorsHaveKinds(t *testing.T) {
 func codeOf(err error) Code {
 	code, _, _ := Describe(err)
 	return code
+}
+
+func TestHomeMustBeReachableByThePostgresUser(t *testing.T) {
+	parent := t.TempDir()
+	private := filepath.Join(parent, "private")
+	os.Mkdir(private, 0o700)
+	os.Chmod(parent, 0o755)
+	os.Chmod(filepath.Dir(parent), 0o755) // t.TempDir makes both 0700
+	someone := postgres.OSUser{Name: "someone", UID: 54321, GID: 54321}
+	if err := reachable(private, someone); codeOf(err) != CodeInvalid || !strings.Contains(err.Error(), "cannot enter "+private) {
+		t.Fatalf("a 0700 folder of root: %v", err)
+	}
+	os.Chmod(private, 0o711)
+	if err := reachable(private, someone); err != nil {
+		t.Fatalf("a 0711 folder: %v", err)
+	}
 }

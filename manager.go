@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -75,6 +76,9 @@ func (m *Manager) prepareHome() error {
 	// <home>/run/<id>/.s.PGSQL.<port>.
 	if sock := filepath.Join(h.Run(), reseedName, ".s.PGSQL.65535"); len(sock) > 107 {
 		return fmt.Errorf("the state directory path %s is too long for PostgreSQL's Unix sockets (%s would be %d bytes, max 107): use a shorter --home", h.Dir, sock, len(sock))
+	}
+	if err := reachable(filepath.Dir(h.Dir), m.pgUser); err != nil {
+		return err
 	}
 	dirs := []struct {
 		path  string
@@ -229,6 +233,28 @@ func (h Home) claimForInit() error {
 		}
 	}
 	return os.WriteFile(h.Marker(), []byte("ditto state directory: see `ditto --help`\n"), 0o644)
+}
+
+// reachable checks that the Postgres OS user can enter dir and each folder
+// above it: its servers' data directories and sockets lie below the home.
+func reachable(dir string, u postgres.OSUser) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(d, &st); err != nil {
+			return permissionError(d, err)
+		}
+		mode := st.Mode
+		ok := mode&0o001 != 0 ||
+			int(st.Uid) == u.UID && mode&0o100 != 0 ||
+			int(st.Gid) == u.GID && mode&0o010 != 0
+		if !ok {
+			return invalidf("the Postgres OS user %s cannot enter %s (mode %04o), so its servers could not reach the state directory below it: choose a --home it can reach, e.g. %s, or `chmod o+x %s`",
+				u.Name, d, mode&0o7777, DefaultHome, d)
+		}
+		if d == "/" {
+			return nil
+		}
+	}
 }
 
 func fileExists(path string) bool {

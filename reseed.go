@@ -405,8 +405,12 @@ func firstNonEmpty(s ...string) string {
 }
 
 // moveFile renames src to dst, copying when they are on different
-// filesystems.
+// filesystems. A missing folder of dst is made, private: it is where a
+// user asked a dump to be kept (DITTO_DUMP_PATH="$PWD/.ditto/latest.dump").
 func moveFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
 	if err := os.Rename(src, dst); err == nil {
 		return nil
 	}

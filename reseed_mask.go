@@ -98,6 +98,9 @@ func (m *Manager) writeMaskedDump(ctx context.Context, p *plan, sock string) err
 	q := url.Values{"host": {sock}, "port": {strconv.Itoa(postgres.PrivatePort)}, "user": {p.golden.Role}}
 	u := url.URL{Scheme: "postgres", Path: "/" + p.golden.Database, RawQuery: q.Encode()}
 	tmp := p.maskedDumpOut + ".partial"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		return fmt.Errorf("writing the masked dump to %s (DITTO_DUMP_PATH): %w", p.maskedDumpOut, err)
+	}
 	if err := postgres.DumpSource(ctx, p.bin, u.String(), tmp, m.Log); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing the masked dump to %s (DITTO_DUMP_PATH): %w", p.maskedDumpOut, err)

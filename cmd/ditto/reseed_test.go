@@ -19,7 +19,9 @@ func TestReseedFromSourceURL(t *testing.T) {
 	f := goldenFixture(t)
 	src := f.create()
 	mustPsql(t, src.DatabaseURL, "DELETE FROM orders WHERE id > 100")
-	kept := filepath.Join(t.TempDir(), "kept.dump")
+	// a folder that does not exist yet, as in the quick start of the article
+	// that introduced ditto: DITTO_DUMP_PATH="$PWD/.ditto/latest.gz"
+	kept := filepath.Join(t.TempDir(), ".ditto", "latest.dump")
 
 	r := f.run("DITTO_DUMP_PATH="+kept, "reseed", "--source-url", src.DatabaseURL, "--database", "fromsource")
 	if r.code != 0 {
@@ -30,6 +32,9 @@ func TestReseedFromSourceURL(t *testing.T) {
 	}
 	if _, err := os.Stat(kept); err != nil {
 		t.Fatalf("DITTO_DUMP_PATH was not kept: %v", err)
+	}
+	if st, err := os.Stat(filepath.Dir(kept)); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("the folder made for DITTO_DUMP_PATH: %v, %v; want private (0700)", st.Mode(), err)
 	}
 	c := f.create()
 	if got := mustPsql(t, c.DatabaseURL, "SELECT current_database(), count(*) FROM orders GROUP BY 1"); got != "fromsource|100" {
