@@ -28,7 +28,7 @@ func Unmasked(r *Rules, s *Schema, samples Samples) []Problem {
 				continue
 			}
 			why := ""
-			if p, ok := SensitiveName(col.Name); ok {
+			if p, ok := SensitiveName(col.Name); ok && !isKey(col) {
 				why = fmt.Sprintf("its name matches %q", p)
 			} else if what, ok := SensitiveValues(samples[ref]); ok {
 				why = fmt.Sprintf("sampled values contain %s", what)
@@ -40,6 +40,19 @@ func Unmasked(r *Rules, s *Schema, samples Samples) []Problem {
 		}
 	}
 	return sortProblems(out)
+}
+
+// isKey reports whether a column is a number or UUID that identifies a row
+// (a key, a reference, or named ..._id): address_id or city_id name what
+// they point to, not personal data. A bigint phone column stays suspect.
+func isKey(c Column) bool {
+	switch strings.TrimSuffix(c.Type, "[]") {
+	case "smallint", "integer", "bigint", "uuid", "oid":
+	default:
+		return false
+	}
+	words := nameWords(c.Name)
+	return c.Unique || c.References != "" || len(words) > 1 && words[len(words)-1] == "id"
 }
 
 // Name patterns. A word pattern matches whole words of the name

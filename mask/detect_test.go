@@ -124,3 +124,23 @@ keep: [public.customer.first_name]
 		}
 	}
 }
+
+// Keys named after what they point to are not personal data; the text
+// columns with the same words are.
+func TestUnmaskedSkipsKeys(t *testing.T) {
+	s := &Schema{Tables: []Table{{Schema: "public", Name: "customer", Columns: []Column{
+		{Name: "address_id", Type: "smallint", References: "public.address.address_id"},
+		{Name: "city_id", Type: "integer"},
+		{Name: "addressId", Type: "uuid"},
+		{Name: "address", Type: "text"},
+		{Name: "phone", Type: "bigint"},
+		{Name: "email_id", Type: "text"},
+	}}}}
+	var flagged []string
+	for _, p := range Unmasked(nil, s, nil) {
+		flagged = append(flagged, p.Column)
+	}
+	if strings.Join(flagged, " ") != "address email_id phone" {
+		t.Fatalf("flagged %v; want the text address, the bigint phone and the text email_id only", flagged)
+	}
+}
