@@ -73,27 +73,32 @@ func (r Ref) String() string { return strconv.Itoa(r.PID) }
 
 // Parent returns the PID of the parent of process pid.
 func Parent(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fields, err := stat(pid)
 	if err != nil {
 		return 0, err
-	}
-	fields, err := statFields(b)
-	if err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
 	return strconv.Atoi(fields[1])
 }
 
 func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fields, err := stat(pid)
 	if err != nil {
 		return 0, err
 	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// stat reads the fields of /proc/PID/stat (see statFields).
+func stat(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
 	fields, err := statFields(b)
 	if err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		return nil, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return fields, nil
 }
 
 // statFields returns the fields of /proc/PID/stat after the command name,
