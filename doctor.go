@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dittodb/ditto/postgres"
-	"github.com/dittodb/ditto/storage"
 )
 
 // CheckStatus is the outcome of one doctor check.
@@ -66,7 +65,7 @@ const goldenOldAfter = 7 * 24 * time.Hour
 // embedded pool (every other command does that on demand), and it only
 // opens a pool that is already mounted, as every command does.
 func Doctor(ctx context.Context, homeDir string, log hclog.Logger) *DoctorReport {
-	d := &doctor{ctx: ctx, home: newHome(homeDir), log: log}
+	d := &doctor{ctx: ctx, home: NewHome(homeDir), log: log}
 	d.r.Home = homeDir
 	d.loadConfig()
 	d.r.Backend = d.cfg.Backend
@@ -342,13 +341,12 @@ func (d *doctor) poolConfig() {
 // healthy, room for the embedded image), which changes nothing, then opens
 // it for the golden check when opening changes nothing either.
 func (d *doctor) pool() {
-	u, err := postgres.LookupOSUser(d.cfg.PGUser)
+	m, err := Inspect(d.home, d.cfg, d.log)
 	if err != nil {
 		d.why = "no postgres user"
 		return
 	}
-	m := newManager(d.home, d.cfg, d.log, u)
-	h, err := storage.Check(d.ctx, m.storageConfig())
+	h, err := m.CheckPool(d.ctx)
 	if err != nil {
 		d.add("pool.health", CheckFail, err.Error(), "use --backend btrfs or --backend zfs with ditto init")
 		d.why = "unknown backend"
@@ -361,7 +359,7 @@ func (d *doctor) pool() {
 		d.why = h.Unready
 		return
 	}
-	if m.store, err = m.openStorage(d.ctx); err != nil {
+	if err := m.OpenPool(d.ctx); err != nil {
 		d.add("pool.open", CheckFail, err.Error(), "see the pool checks above")
 		d.why = "the pool cannot be opened"
 		return
@@ -371,7 +369,7 @@ func (d *doctor) pool() {
 }
 
 func (d *doctor) space() {
-	u, err := d.m.store.Usage(d.ctx)
+	u, err := d.m.Usage(d.ctx)
 	if err != nil {
 		d.add("pool.space", CheckFail, err.Error(), "see the pool checks above")
 		return
@@ -382,7 +380,7 @@ func (d *doctor) space() {
 	case u.Free < floor:
 		d.add("pool.space", CheckFail, detail+": new copies are refused",
 			"destroy copies (ditto copy list, ditto copy destroy ID), run ditto gc, or lower the floor (ditto init --min-free SIZE)")
-	case lowOnSpace(u.Free, d.cfg.MinFree):
+	case LowOnSpace(u.Free, d.cfg.MinFree):
 		d.add("pool.space", CheckWarn, detail+": close to the floor; once the pool is full, the servers of running copies stop for want of WAL space",
 			"destroy copies you no longer need and run ditto gc")
 	default:
@@ -395,7 +393,7 @@ func (d *doctor) golden() {
 		d.add("golden", CheckSkip, "no golden: "+d.why, "")
 		return
 	}
-	gen, err := d.home.readCurrent()
+	gen, err := d.home.CurrentGeneration()
 	if errors.Is(err, ErrNoGolden) {
 		d.add("golden", CheckFail, "no golden yet", "sudo ditto reseed --dump FILE (or --source-url URL)")
 		return
@@ -415,7 +413,7 @@ func (d *doctor) golden() {
 	}
 	age := time.Since(g.CreatedAt)
 	detail := fmt.Sprintf("%s, %s old, from %s (%s)", g, humanAge(age), g.Source, g.Format)
-	if _, err := goldenBin(g); err != nil {
+	if _, err := g.Bin(); err != nil {
 		d.add("golden", CheckFail, detail+": "+err.Error(), fmt.Sprintf("apt-get install postgresql-%d, or reseed", g.PGMajor))
 		return
 	}
@@ -444,7 +442,7 @@ func (d *doctor) copies() {
 		d.add("copies", CheckSkip, "no copies: "+d.why, "")
 		return
 	}
-	copies, damaged, err := d.home.listCopies()
+	copies, damaged, err := d.home.ListCopies()
 	if errors.Is(err, fs.ErrNotExist) {
 		d.add("copies", CheckOK, "no copies", "")
 		return
@@ -464,11 +462,11 @@ func (d *doctor) copies() {
 		if alive {
 			running++
 		}
-		switch {
-		case c.expired(now):
+		switch why := c.StaleReason(now); {
+		case c.Expired(now):
 			collectable = append(collectable, fmt.Sprintf("%s (TTL passed %s ago)", c.ID, humanAge(now.Sub(c.ExpiresAt))))
-		case c.abandoned():
-			collectable = append(collectable, fmt.Sprintf("%s (%s)", c.ID, c.staleReason(now)))
+		case why != "": // its owner, or the ditto process working on it, is gone
+			collectable = append(collectable, fmt.Sprintf("%s (%s)", c.ID, why))
 		case c.State == StateReady && !alive:
 			down = append(down, c.ID+" (server down)")
 		case c.State != StateReady && (c.Busy == nil || !c.Busy.Alive()):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -76,16 +75,16 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 	case o.Sample < 0:
 		return nil, fmt.Errorf("invalid --sample %d: give how many values per column to look at, or 0 for none", o.Sample)
 	}
-	h := newHome(o.Home)
+	h := NewHome(o.Home)
 	cfg, err := maskCheckConfig(h)
 	if err != nil {
 		return nil, err
 	}
 	rep := &MaskReport{Rules: o.Rules, Sample: o.Sample, Source: o.DumpPath}
-	if rep.Rules == "" {
-		if p := filepath.Join(h.Dir, maskRulesFile); o.Home != "" && exists(p) {
-			rep.Rules = p
-		}
+	if rep.Rules == "" && o.Home != "" {
+		// a home this user may not look into has no rules for it either:
+		// mask check needs no pool
+		rep.Rules, _ = h.MaskRules()
 	}
 	var rules *mask.Rules
 	if rep.Rules != "" {
