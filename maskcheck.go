@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -127,7 +128,7 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 // maskCheckConfig returns the state directory's settings, or the defaults
 // when there is none: mask check works on a machine without a pool.
 func maskCheckConfig(h Home) (Config, error) {
-	if h.Dir == "" || !exists(h.Config()) {
+	if _, err := os.Stat(h.Config()); h.Dir == "" || err != nil {
 		return DefaultConfig(), nil
 	}
 	return h.LoadConfig()
