@@ -20,7 +20,7 @@ import (
 // PID, even when it asks in the moment between the holder taking the lock
 // and writing its PID, and never an empty one.
 func TestSecondReseedNamesTheFirst(t *testing.T) {
-	m := &Manager{Home: newHome(t.TempDir())}
+	m := &Manager{Home: NewHome(t.TempDir())}
 	path := m.Home.ReseedLock()
 	holder, err := state.TryLock(path)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestSecondReseedNamesTheFirst(t *testing.T) {
 // A destroy of a copy that another live ditto process is destroying waits
 // for it and succeeds, instead of failing as busy.
 func TestSecondDestroyWaitsForTheFirst(t *testing.T) {
-	m := &Manager{Home: newHome(t.TempDir()), Log: hclog.NewNullLogger()}
+	m := &Manager{Home: NewHome(t.TempDir()), Log: hclog.NewNullLogger()}
 	os.MkdirAll(m.Home.Records(), 0o700)
 	other := exec.Command("sleep", "10") // the first destroyer
 	if err := other.Start(); err != nil {

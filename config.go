@@ -131,7 +131,8 @@ type Home struct {
 // tx is the state seen under the lock of one Home.Update.
 type tx = state.Tx[Copy, *Copy]
 
-func newHome(dir string) Home { return Home{state.Open[Copy](dir)} }
+// NewHome returns the state directory dir; it reads and creates nothing.
+func NewHome(dir string) Home { return Home{state.Open[Copy](dir)} }
 
 // errNoPool marks a state directory that `ditto init` has not set up.
 var errNoPool = errors.New("no ditto pool")

@@ -137,7 +137,7 @@ func (m *Manager) startOnGolden(ctx context.Context, c *Copy, movablePort bool) 
 	if err := m.Home.Save(c); err != nil {
 		return err
 	}
-	bin, err := goldenBin(g)
+	bin, err := g.Bin()
 	if err != nil {
 		return err
 	}
@@ -209,9 +209,9 @@ func (m *Manager) movePort(c *Copy) error {
 	})
 }
 
-// goldenBin returns the binaries a golden was built with: a data directory
+// Bin returns the binaries the golden was built with: a data directory
 // only runs on the same major version.
-func goldenBin(g Golden) (postgres.Bin, error) {
+func (g Golden) Bin() (postgres.Bin, error) {
 	if _, err := os.Stat(filepath.Join(g.PGBinDir, "postgres")); err == nil {
 		return postgres.Bin{Dir: g.PGBinDir, Major: g.PGMajor, Version: g.PGVersion}, nil
 	}
@@ -269,7 +269,7 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 		return errorf(CodeNoSpace, fmt.Sprintf("destroy copies (`ditto copy list`, `ditto copy destroy ID`), run `ditto gc`, or lower the floor, e.g. `ditto init --min-free %dM`", m.Config.MinFree/2>>20),
 			"the pool has %s free, below the floor of %s", HumanBytes(u.Free), HumanBytes(uint64(m.Config.MinFree)))
 	}
-	if lowOnSpace(u.Free, m.Config.MinFree) {
+	if LowOnSpace(u.Free, m.Config.MinFree) {
 		m.Log.Warn("the pool is close to its free-space floor: once it is full, the servers of running copies stop for want of WAL space; destroy copies you no longer need",
 			"free", HumanBytes(u.Free), "floor", HumanBytes(uint64(m.Config.MinFree)))
 	}
@@ -283,14 +283,14 @@ func (m *Manager) Keep(c *Copy) error {
 	return m.Home.Save(c)
 }
 
-// lowOnSpace reports a pool with less than twice its free-space floor free:
+// LowOnSpace reports a pool with less than twice its free-space floor free:
 // copies are still made, but the floor is what keeps room for the WAL of
 // running copies, and it is close.
-func lowOnSpace(free uint64, floor int64) bool { return free < 2*uint64(floor) }
+func LowOnSpace(free uint64, floor int64) bool { return free < 2*uint64(floor) }
 
 // Copies lists every recorded copy.
 func (m *Manager) Copies() ([]*Copy, error) {
-	copies, damaged, err := m.Home.listCopies()
+	copies, damaged, err := m.Home.ListCopies()
 	for _, p := range damaged {
 		m.Log.Warn("damaged copy record (a crash of the machine?): `ditto gc` removes it with its copy", "record", p)
 	}
@@ -514,7 +514,7 @@ func (m *Manager) spawnLocked(ctx context.Context, tx *tx, id string) (*Copy, *p
 	if err != nil {
 		return nil, nil, errorf(CodeInternal, fmt.Sprintf("`ditto copy reset %s` starts it afresh from the golden", id), "copy %s cannot be started: %v", id, err)
 	}
-	bin, err := goldenBin(g)
+	bin, err := g.Bin()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -86,11 +86,11 @@ func TestCopyURLAndLifetime(t *testing.T) {
 		t.Fatalf("URL() = %s", got)
 	}
 	now := time.Now()
-	if c.expired(now) {
+	if c.Expired(now) {
 		t.Fatal("a copy without TTL expired")
 	}
 	c.ExpiresAt = now.Add(-time.Second)
-	if !c.expired(now) {
+	if !c.Expired(now) {
 		t.Fatal("a copy past its TTL is not expired")
 	}
 	self := proc.Self()
@@ -125,8 +125,8 @@ func TestCopyStaleness(t *testing.T) {
 		{"resetter gone", Copy{Busy: &dead, State: StateResetting}, false},
 		{"being reset", Copy{Busy: &self, Owner: &self, State: StateResetting}, false},
 	} {
-		if why := c.copy.staleReason(now); (why != "") != c.stale {
-			t.Errorf("%s: staleReason = %q, want stale %v", c.name, why, c.stale)
+		if why := c.copy.StaleReason(now); (why != "") != c.stale {
+			t.Errorf("%s: StaleReason = %q, want stale %v", c.name, why, c.stale)
 		}
 	}
 }
@@ -165,7 +165,7 @@ func TestValidID(t *testing.T) {
 }
 
 func TestWriteFileAtomicAndRecords(t *testing.T) {
-	h := newHome(t.TempDir())
+	h := NewHome(t.TempDir())
 	os.MkdirAll(h.Records(), 0o700)
 	c := &Copy{ID: "abcd1234", Port: 5433, CreatedAt: time.Now()}
 	if err := h.Save(c); err != nil {
@@ -212,7 +212,7 @@ func TestConfigValidate(t *testing.T) {
 // Init itself would chmod the folder.
 func TestInitRefusesSystemFolders(t *testing.T) {
 	for _, dir := range []string{"/", "/var/lib", "/tmp", "/run", "/etc"} {
-		err := newHome(dir).claimForInit()
+		err := NewHome(dir).claimForInit()
 		if err == nil || !strings.Contains(err.Error(), "system folder") {
 			t.Errorf("claimForInit(%s) = %v, want a refusal naming a system folder", dir, err)
 		}

@@ -171,14 +171,14 @@ func testManager(t *testing.T) (*Manager, *fakeStore, *fakeServers) {
 	cfg := DefaultConfig()
 	cfg.PortMin, cfg.PortMax = 40100, 40120
 	me := postgres.OSUser{Name: "me", UID: os.Getuid(), GID: os.Getgid()}
-	m := newManager(newHome(filepath.Join(dir, "home")), cfg, hclog.NewNullLogger(), me)
+	m := newManager(NewHome(filepath.Join(dir, "home")), cfg, hclog.NewNullLogger(), me)
 	m.store, m.pg = store, pg
 	if err := m.prepareHome(); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "bin")
 	os.Mkdir(bin, 0o700)
-	os.WriteFile(filepath.Join(bin, "postgres"), nil, 0o700) // goldenBin looks for it
+	os.WriteFile(filepath.Join(bin, "postgres"), nil, 0o700) // Golden.Bin looks for it
 	b, _ := store.CreateBuilding(context.Background(), "g1")
 	os.Mkdir(filepath.Join(b, pgDataDir), 0o700)
 	g := Golden{Generation: "g1", Database: "app", PGBinDir: bin, PGMajor: 15}

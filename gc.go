@@ -31,14 +31,14 @@ type GCReport struct {
 // doing, it only reads the records, so copy create can afford it every time.
 func (m *Manager) sweep(ctx context.Context) *GCReport {
 	r := &GCReport{}
-	copies, _, err := m.Home.listCopies()
+	copies, _, err := m.Home.ListCopies()
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
 		return r
 	}
 	now := time.Now()
 	for _, c := range copies {
-		why := c.staleReason(now)
+		why := c.StaleReason(now)
 		if why == "" {
 			continue
 		}
@@ -64,7 +64,7 @@ func (m *Manager) sweep(ctx context.Context) *GCReport {
 func (m *Manager) restartDown(ctx context.Context, copies []*Copy, now time.Time, r *GCReport) {
 	var down []*Copy
 	for _, c := range copies {
-		if c.State == StateReady && !c.Running() && c.StartFailed.IsZero() && c.staleReason(now) == "" {
+		if c.State == StateReady && !c.Running() && c.StartFailed.IsZero() && c.StaleReason(now) == "" {
 			down = append(down, c)
 		}
 	}

@@ -47,8 +47,9 @@ func readGoldenMeta(volume string) (Golden, error) {
 	return g, state.ReadJSON(filepath.Join(volume, goldenMetaFile), &g)
 }
 
-// readCurrent returns the current golden generation, or ErrNoGolden.
-func (h Home) readCurrent() (string, error) { return currentGolden(h.Current()) }
+// CurrentGeneration returns the current golden generation, or an error
+// matching ErrNoGolden.
+func (h Home) CurrentGeneration() (string, error) { return currentGolden(h.Current()) }
 
 // currentGolden turns the state's answer into the domain's: ErrNoGolden
 // when no reseed has made a golden current.

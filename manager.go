@@ -39,7 +39,7 @@ var errNoGolden = &Error{Code: CodeNoGolden, kind: ErrNoGolden, Message: "no gol
 // Open loads the state directory made by Init and makes its pool usable
 // (re-mounting the embedded image after a reboot).
 func Open(ctx context.Context, homeDir string, log hclog.Logger) (*Manager, error) {
-	h := newHome(homeDir)
+	h := NewHome(homeDir)
 	cfg, err := h.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -60,6 +60,31 @@ func open(ctx context.Context, h Home, cfg Config, log hclog.Logger) (*Manager, 
 		return nil, err
 	}
 	return m, nil
+}
+
+// Inspect returns a Manager of h with settings cfg for looking only, as
+// doctor does: unlike Open it creates no folder, and its pool stays closed
+// until OpenPool. It fails when cfg's PostgreSQL OS user is missing.
+func Inspect(h Home, cfg Config, log hclog.Logger) (*Manager, error) {
+	u, err := postgres.LookupOSUser(cfg.PGUser)
+	if err != nil {
+		return nil, err
+	}
+	return newManager(h, cfg, log, u), nil
+}
+
+// CheckPool runs the backend's own check of the pool (mounted or imported,
+// healthy, room for the embedded image), which changes nothing.
+func (m *Manager) CheckPool(ctx context.Context) (storage.Health, error) {
+	return storage.Check(ctx, m.storageConfig())
+}
+
+// OpenPool opens the pool of a Manager from Inspect. Opening mounts or
+// imports an embedded pool that is not, so it changes nothing only once
+// CheckPool found the pool ready.
+func (m *Manager) OpenPool(ctx context.Context) (err error) {
+	m.store, err = m.openStorage(ctx)
+	return err
 }
 
 func newManager(h Home, cfg Config, log hclog.Logger, pgUser postgres.OSUser) *Manager {
@@ -138,7 +163,7 @@ func Init(ctx context.Context, homeDir string, cfg Config, given map[string]bool
 	if err != nil {
 		return nil, err
 	}
-	h := newHome(abs)
+	h := NewHome(abs)
 	if err := h.claimForInit(); err != nil {
 		return nil, err
 	}

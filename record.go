@@ -86,10 +86,10 @@ func (c *Copy) Status() string {
 // Running reports whether the copy's postmaster is alive.
 func (c *Copy) Running() bool { return c.Postmaster.Alive() }
 
-// expired reports whether the copy's TTL has passed at now. A copy whose
+// Expired reports whether the copy's TTL has passed at now. A copy whose
 // owner still runs is not expired: `copy run` needs its copy until its
 // command ends, whatever the TTL.
-func (c *Copy) expired(now time.Time) bool {
+func (c *Copy) Expired(now time.Time) bool {
 	return !c.ExpiresAt.IsZero() && now.After(c.ExpiresAt) && !c.ownerAlive()
 }
 
@@ -107,10 +107,10 @@ func (c *Copy) abandoned() bool {
 	return busyDied && (c.State == StateCreating || c.State == StateDestroying)
 }
 
-// staleReason says why gc should remove the copy at now, or "" if it should not.
-func (c *Copy) staleReason(now time.Time) string {
+// StaleReason says why gc should remove the copy at now, or "" if it should not.
+func (c *Copy) StaleReason(now time.Time) string {
 	switch {
-	case c.expired(now):
+	case c.Expired(now):
 		return "its TTL passed at " + c.ExpiresAt.Format(time.RFC3339)
 	case c.Owner != nil && !c.Owner.Alive():
 		return fmt.Sprintf("the process that owned it (pid %d) is gone", c.Owner.PID)
@@ -161,9 +161,9 @@ func (h Home) loadCopy(id string) (*Copy, error) {
 	return c, err
 }
 
-// listCopies returns every recorded copy, oldest first, and the records
+// ListCopies returns every recorded copy, oldest first, and the records
 // that do not parse (left by a crash of the machine; gc removes them).
-func (h Home) listCopies() (out []*Copy, damaged []string, err error) {
+func (h Home) ListCopies() (out []*Copy, damaged []string, err error) {
 	if out, damaged, err = h.List(); err != nil {
 		return nil, nil, err
 	}

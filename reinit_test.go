@@ -27,7 +27,7 @@ func TestFitMinFree(t *testing.T) {
 // init on an existing home refuses the settings that the pool and golden are
 // built on, naming each and why, before it touches anything.
 func TestInitAgainRefusesFixedSettings(t *testing.T) {
-	h := newHome(t.TempDir())
+	h := NewHome(t.TempDir())
 	old := DefaultConfig()
 	old.PoolPath = "/mnt/btrfs/ditto"
 	if err := h.saveConfig(old); err != nil {

@@ -18,8 +18,18 @@ import (
 	"github.com/dittodb/ditto/postgres"
 )
 
-// maskRulesFile is where reseed finds rules when none are given.
-const maskRulesFile = "ditto-mask.yaml"
+// MaskRules returns <home>/ditto-mask.yaml, the rules reseed and mask check
+// use when none are given, or "" when there is no such file.
+func (h Home) MaskRules() (string, error) {
+	p := filepath.Join(h.Dir, "ditto-mask.yaml")
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		return "", err
+	}
+	return p, nil
+}
 
 // masking is the rules and key of one reseed.
 type masking struct {
@@ -33,10 +43,8 @@ type masking struct {
 func (m *Manager) loadMasking(o ReseedOptions) (*masking, error) {
 	path := o.Rules
 	if path == "" {
-		p := filepath.Join(m.Home.Dir, maskRulesFile)
-		if _, err := os.Stat(p); err == nil {
-			path = p
-		} else if !errors.Is(err, fs.ErrNotExist) {
+		var err error
+		if path, err = m.Home.MaskRules(); err != nil {
 			return nil, err
 		}
 	}

@@ -28,7 +28,7 @@ func (m *Manager) Status(ctx context.Context) (Status, error) {
 	if s.Usage, err = m.store.Usage(ctx); err != nil {
 		return s, err
 	}
-	s.MinFree, s.LowSpace = m.Config.MinFree, lowOnSpace(s.Usage.Free, m.Config.MinFree)
+	s.MinFree, s.LowSpace = m.Config.MinFree, LowOnSpace(s.Usage.Free, m.Config.MinFree)
 	g, err := m.CurrentGolden(ctx)
 	if err != nil && !errors.Is(err, ErrNoGolden) {
 		return s, err
@@ -58,9 +58,12 @@ func (m *Manager) Status(ctx context.Context) (Status, error) {
 	return s, nil
 }
 
+// Usage reports the pool's size and free space.
+func (m *Manager) Usage(ctx context.Context) (storage.Usage, error) { return m.store.Usage(ctx) }
+
 // CurrentGolden describes the current golden generation.
 func (m *Manager) CurrentGolden(ctx context.Context) (Golden, error) {
-	gen, err := m.Home.readCurrent()
+	gen, err := m.Home.CurrentGeneration()
 	if err != nil {
 		return Golden{}, err
 	}

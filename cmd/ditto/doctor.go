@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/doctor"
 )
 
 func doctorCommand() *cli.Command {
@@ -28,7 +28,7 @@ Examples:
    sudo ditto doctor
    sudo ditto doctor --format json | jq -r '.checks[] | select(.status == "fail") | .fix'`,
 		Action: func(c *cli.Context) error {
-			r := ditto.Doctor(c.Context, c.String("home"), logger(c))
+			r := doctor.Run(c.Context, c.String("home"), logger(c))
 			if c.String("format") == "json" {
 				if err := printJSON(r); err != nil {
 					return err
@@ -44,11 +44,11 @@ Examples:
 	}
 }
 
-func printDoctor(r *ditto.DoctorReport) {
+func printDoctor(r *doctor.Report) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	for _, ch := range r.Checks {
 		status := string(ch.Status)
-		if ch.Status == ditto.CheckFail {
+		if ch.Status == doctor.CheckFail {
 			status = "FAIL"
 		}
 		line := ch.Detail
@@ -58,6 +58,6 @@ func printDoctor(r *ditto.DoctorReport) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", status, ch.Name, strings.ReplaceAll(line, "\n", " "))
 	}
 	w.Flush()
-	fmt.Printf("%d ok, %d warnings, %d failed, %d skipped (home %s)\n", r.Count(ditto.CheckOK), r.Count(ditto.CheckWarn),
-		r.Count(ditto.CheckFail), r.Count(ditto.CheckSkip), r.Home)
+	fmt.Printf("%d ok, %d warnings, %d failed, %d skipped (home %s)\n", r.Count(doctor.CheckOK), r.Count(doctor.CheckWarn),
+		r.Count(doctor.CheckFail), r.Count(doctor.CheckSkip), r.Home)
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/maskcheck"
 )
 
 func maskCommand() *cli.Command {
@@ -67,14 +67,14 @@ Examples:
 			formatFlag("table", "table", "json"),
 		},
 		Action: func(c *cli.Context) error {
-			o := ditto.MaskCheckOptions{
+			o := maskcheck.Options{
 				Rules: c.String("rules"), SourceURL: c.String("source-url"), DumpPath: c.String("dump"),
 				Sample: c.Int("sample"), PGBin: c.String("pg-bin"), Home: c.String("home"), Log: logger(c),
 			}
 			if o.DumpPath == "" && o.SourceURL == "" {
 				o.DumpPath = os.Getenv("DITTO_DUMP_PATH")
 			}
-			rep, err := ditto.MaskCheck(c.Context, o)
+			rep, err := maskcheck.Run(c.Context, o)
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ Examples:
 
 // printMaskReport writes the problems as a table and a summary line, or a
 // single "no problems" line.
-func printMaskReport(out io.Writer, rep *ditto.MaskReport) {
+func printMaskReport(out io.Writer, rep *maskcheck.Report) {
 	checked := "checked " + plural(rep.Tables, "table") + ", " + plural(rep.Columns, "column")
 	if rep.Sample > 0 {
 		checked += fmt.Sprintf(" (%d sampled)", rep.Sampled)

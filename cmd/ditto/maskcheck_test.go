@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/mask"
+	"github.com/dittodb/ditto/maskcheck"
 )
 
 // maskCheckSQL is a schema ditto's tests have not used elsewhere, with
@@ -352,7 +352,7 @@ func lineWith(out string, words ...string) bool {
 
 func TestMaskCheckTable(t *testing.T) {
 	var b bytes.Buffer
-	printMaskReport(&b, &ditto.MaskReport{Rules: "r.yaml", Tables: 2, Columns: 9, Sample: 5, Sampled: 4, Problems: []mask.Problem{
+	printMaskReport(&b, &maskcheck.Report{Rules: "r.yaml", Tables: 2, Columns: 9, Sample: 5, Sampled: 4, Problems: []mask.Problem{
 		{Kind: "missing", Table: "crm.vanished", Line: 8, Message: "no such table"},
 		{Kind: "unmasked", Table: "crm.patron", Column: "email", Message: "looks sensitive\nadd a rule"},
 		{Kind: "unmasked", Table: "crm.patron", Column: "phone", Message: "looks sensitive"},
@@ -367,7 +367,7 @@ unmasked  crm.patron    phone         looks sensitive
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
-	printMaskReport(&b, &ditto.MaskReport{Tables: 1, Columns: 3})
+	printMaskReport(&b, &maskcheck.Report{Tables: 1, Columns: 3})
 	if got := b.String(); got != "no problems; checked 1 table, 3 columns without rules\n" {
 		t.Errorf("no problems: %q", got)
 	}

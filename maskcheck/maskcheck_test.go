@@ -1,14 +1,17 @@
-package ditto
+package maskcheck
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dittodb/ditto/internal/testpg"
 	"github.com/dittodb/ditto/mask"
 )
 
@@ -40,18 +43,51 @@ func TestMaskCheckSampleQuery(t *testing.T) {
 
 func TestMaskCheckOptionErrors(t *testing.T) {
 	for _, c := range []struct {
-		o    MaskCheckOptions
+		o    Options
 		want string
 	}{
-		{MaskCheckOptions{}, "give --source-url URL"},
-		{MaskCheckOptions{SourceURL: "postgres://x", DumpPath: "x.dump"}, "not both"},
-		{MaskCheckOptions{DumpPath: "x.dump", Sample: -1}, "invalid --sample"},
-		{MaskCheckOptions{DumpPath: "x.dump", Rules: "/nonexistent/rules.yaml"}, "--rules or DITTO_RULES"},
+		{Options{}, "give --source-url URL"},
+		{Options{SourceURL: "postgres://x", DumpPath: "x.dump"}, "not both"},
+		{Options{DumpPath: "x.dump", Sample: -1}, "invalid --sample"},
+		{Options{DumpPath: "x.dump", Rules: "/nonexistent/rules.yaml"}, "--rules or DITTO_RULES"},
 	} {
-		_, err := MaskCheck(context.Background(), c.o)
+		_, err := Run(context.Background(), c.o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("MaskCheck(%+v) = %v, want an error containing %q", c.o, err, c.want)
+			t.Errorf("Run(%+v) = %v, want an error containing %q", c.o, err, c.want)
 		}
+	}
+}
+
+// TestMaskCheckNameWithNewline: mask check reads the COPY statements of
+// tables and columns whose names hold a newline, from plain and archive
+// dumps: with --sample it finds the emails of a column whose name gives
+// nothing away.
+func TestMaskCheckNameWithNewline(t *testing.T) {
+	testpg.RequireRoot(t)
+	ctx := context.Background()
+	src := testpg.Start(t)
+	src.LoadOdd(t)
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	noInfo := filepath.Join(dir, "no-info.yaml")
+	if err := os.WriteFile(rulesFile, []byte(testpg.OddRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noInfo, []byte(strings.Replace(testpg.OddRules, ", info: hash", "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"p", "c"} {
+		dump := src.Dump(t, testpg.OddDB, "odd."+format, "-F"+format)
+		t.Run(format, func(t *testing.T) {
+			rep, err := Run(ctx, Options{Rules: rulesFile, DumpPath: dump, Sample: 5})
+			if err != nil || !rep.OK {
+				t.Fatalf("mask check with the rules that cover the dump: %+v, %v", rep, err)
+			}
+			rep, err = Run(ctx, Options{Rules: noInfo, DumpPath: dump, Sample: 5})
+			if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Column != "info" || !strings.Contains(rep.Problems[0].Message, "sampled values contain") {
+				t.Errorf("mask check should find the emails sampled in info: %+v, %v", rep, err)
+			}
+		})
 	}
 }
 

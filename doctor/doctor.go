@@ -1,4 +1,6 @@
-package ditto
+// Package doctor is `ditto doctor`: it examines the machine and a state
+// directory and says what ditto needs and what is wrong, each with its fix.
+package doctor
 
 import (
 	"bufio"
@@ -16,8 +18,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/postgres"
-	"github.com/dittodb/ditto/storage"
 )
 
 // CheckStatus is the outcome of one doctor check.
@@ -38,8 +40,8 @@ type Check struct {
 	Fix    string      `json:"fix,omitempty"`
 }
 
-// DoctorReport is what `ditto doctor` found.
-type DoctorReport struct {
+// Report is what `ditto doctor` found.
+type Report struct {
 	Home    string  `json:"home"`
 	Backend string  `json:"backend"` // configured, or the default before init
 	OK      bool    `json:"ok"`      // no check failed
@@ -47,7 +49,7 @@ type DoctorReport struct {
 }
 
 // Count returns how many checks have status s.
-func (r *DoctorReport) Count(s CheckStatus) int {
+func (r *Report) Count(s CheckStatus) int {
 	n := 0
 	for _, c := range r.Checks {
 		if c.Status == s {
@@ -60,13 +62,13 @@ func (r *DoctorReport) Count(s CheckStatus) int {
 // goldenOldAfter is the golden age from which doctor suggests a reseed.
 const goldenOldAfter = 7 * 24 * time.Hour
 
-// Doctor examines the machine and the state directory homeDir and reports
+// Run examines the machine and the state directory homeDir and reports
 // what ditto needs and what is wrong, each with its fix. It changes nothing
 // that matters: it does not create a missing state directory or mount the
 // embedded pool (every other command does that on demand), and it only
 // opens a pool that is already mounted, as every command does.
-func Doctor(ctx context.Context, homeDir string, log hclog.Logger) *DoctorReport {
-	d := &doctor{ctx: ctx, home: newHome(homeDir), log: log}
+func Run(ctx context.Context, homeDir string, log hclog.Logger) *Report {
+	d := &doctor{ctx: ctx, home: ditto.NewHome(homeDir), log: log}
 	d.r.Home = homeDir
 	d.loadConfig()
 	d.r.Backend = d.cfg.Backend
@@ -87,14 +89,14 @@ func Doctor(ctx context.Context, homeDir string, log hclog.Logger) *DoctorReport
 
 type doctor struct {
 	ctx     context.Context
-	home    Home
+	home    ditto.Home
 	log     hclog.Logger
-	r       DoctorReport
-	cfg     Config
+	r       Report
+	cfg     ditto.Config
 	cfgErr  error
 	haveCfg bool
-	m       *Manager // set once the pool is reachable without changing anything
-	why     string   // why m is nil, for the checks that need the pool
+	m       *ditto.Manager // set once the pool is reachable without changing anything
+	why     string         // why m is nil, for the checks that need the pool
 }
 
 func (d *doctor) add(name string, s CheckStatus, detail, fix string) {
@@ -102,7 +104,7 @@ func (d *doctor) add(name string, s CheckStatus, detail, fix string) {
 }
 
 func (d *doctor) loadConfig() {
-	d.cfg = DefaultConfig()
+	d.cfg = ditto.DefaultConfig()
 	if _, err := os.Stat(d.home.Config()); errors.Is(err, fs.ErrNotExist) {
 		d.why = "no pool yet"
 		return
@@ -331,10 +333,10 @@ func (d *doctor) poolConfig() {
 	default:
 		where := c.PoolPath + c.Dataset
 		if c.Image != "" {
-			where = fmt.Sprintf("embedded image %s (%s) at %s", c.Image, HumanBytes(uint64(c.ImageSize)), c.PoolPath)
+			where = fmt.Sprintf("embedded image %s (%s) at %s", c.Image, ditto.HumanBytes(uint64(c.ImageSize)), c.PoolPath)
 		}
 		d.add("pool.config", CheckOK, fmt.Sprintf("%s backend, %s, ports %d-%d, free-space floor %s",
-			c.Backend, where, c.PortMin, c.PortMax, HumanBytes(uint64(c.MinFree))), "")
+			c.Backend, where, c.PortMin, c.PortMax, ditto.HumanBytes(uint64(c.MinFree))), "")
 	}
 }
 
@@ -342,13 +344,12 @@ func (d *doctor) poolConfig() {
 // healthy, room for the embedded image), which changes nothing, then opens
 // it for the golden check when opening changes nothing either.
 func (d *doctor) pool() {
-	u, err := postgres.LookupOSUser(d.cfg.PGUser)
+	m, err := ditto.Inspect(d.home, d.cfg, d.log)
 	if err != nil {
 		d.why = "no postgres user"
 		return
 	}
-	m := newManager(d.home, d.cfg, d.log, u)
-	h, err := storage.Check(d.ctx, m.storageConfig())
+	h, err := m.CheckPool(d.ctx)
 	if err != nil {
 		d.add("pool.health", CheckFail, err.Error(), "use --backend btrfs or --backend zfs with ditto init")
 		d.why = "unknown backend"
@@ -361,7 +362,7 @@ func (d *doctor) pool() {
 		d.why = h.Unready
 		return
 	}
-	if m.store, err = m.openStorage(d.ctx); err != nil {
+	if err := m.OpenPool(d.ctx); err != nil {
 		d.add("pool.open", CheckFail, err.Error(), "see the pool checks above")
 		d.why = "the pool cannot be opened"
 		return
@@ -371,18 +372,18 @@ func (d *doctor) pool() {
 }
 
 func (d *doctor) space() {
-	u, err := d.m.store.Usage(d.ctx)
+	u, err := d.m.Usage(d.ctx)
 	if err != nil {
 		d.add("pool.space", CheckFail, err.Error(), "see the pool checks above")
 		return
 	}
 	floor := uint64(d.cfg.MinFree)
-	detail := fmt.Sprintf("%s free of %s (floor %s)", HumanBytes(u.Free), HumanBytes(u.Size), HumanBytes(floor))
+	detail := fmt.Sprintf("%s free of %s (floor %s)", ditto.HumanBytes(u.Free), ditto.HumanBytes(u.Size), ditto.HumanBytes(floor))
 	switch {
 	case u.Free < floor:
 		d.add("pool.space", CheckFail, detail+": new copies are refused",
 			"destroy copies (ditto copy list, ditto copy destroy ID), run ditto gc, or lower the floor (ditto init --min-free SIZE)")
-	case lowOnSpace(u.Free, d.cfg.MinFree):
+	case ditto.LowOnSpace(u.Free, d.cfg.MinFree):
 		d.add("pool.space", CheckWarn, detail+": close to the floor; once the pool is full, the servers of running copies stop for want of WAL space",
 			"destroy copies you no longer need and run ditto gc")
 	default:
@@ -395,8 +396,8 @@ func (d *doctor) golden() {
 		d.add("golden", CheckSkip, "no golden: "+d.why, "")
 		return
 	}
-	gen, err := d.home.readCurrent()
-	if errors.Is(err, ErrNoGolden) {
+	gen, err := d.home.CurrentGeneration()
+	if errors.Is(err, ditto.ErrNoGolden) {
 		d.add("golden", CheckFail, "no golden yet", "sudo ditto reseed --dump FILE (or --source-url URL)")
 		return
 	}
@@ -415,7 +416,7 @@ func (d *doctor) golden() {
 	}
 	age := time.Since(g.CreatedAt)
 	detail := fmt.Sprintf("%s, %s old, from %s (%s)", g, humanAge(age), g.Source, g.Format)
-	if _, err := goldenBin(g); err != nil {
+	if _, err := g.Bin(); err != nil {
 		d.add("golden", CheckFail, detail+": "+err.Error(), fmt.Sprintf("apt-get install postgresql-%d, or reseed", g.PGMajor))
 		return
 	}
@@ -444,7 +445,7 @@ func (d *doctor) copies() {
 		d.add("copies", CheckSkip, "no copies: "+d.why, "")
 		return
 	}
-	copies, damaged, err := d.home.listCopies()
+	copies, damaged, err := d.home.ListCopies()
 	if errors.Is(err, fs.ErrNotExist) {
 		d.add("copies", CheckOK, "no copies", "")
 		return
@@ -464,14 +465,14 @@ func (d *doctor) copies() {
 		if alive {
 			running++
 		}
-		switch {
-		case c.expired(now):
+		switch why := c.StaleReason(now); {
+		case c.Expired(now):
 			collectable = append(collectable, fmt.Sprintf("%s (TTL passed %s ago)", c.ID, humanAge(now.Sub(c.ExpiresAt))))
-		case c.abandoned():
-			collectable = append(collectable, fmt.Sprintf("%s (%s)", c.ID, c.staleReason(now)))
-		case c.State == StateReady && !alive:
+		case why != "": // its owner, or the ditto process working on it, is gone
+			collectable = append(collectable, fmt.Sprintf("%s (%s)", c.ID, why))
+		case c.State == ditto.StateReady && !alive:
 			down = append(down, c.ID+" (server down)")
-		case c.State != StateReady && (c.Busy == nil || !c.Busy.Alive()):
+		case c.State != ditto.StateReady && (c.Busy == nil || !c.Busy.Alive()):
 			down = append(down, fmt.Sprintf("%s (stuck %s)", c.ID, c.State))
 		}
 	}

@@ -1,25 +1,28 @@
-package ditto
+// Package maskcheck is `ditto mask check`: masking rules checked against
+// the schema of a live database or of a dump, without loading any data.
+package maskcheck
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/mask"
 	"github.com/dittodb/ditto/postgres"
 )
 
-// MaskCheckOptions say what `ditto mask check` compares: the masking rules
+// Options say what `ditto mask check` compares: the masking rules
 // against the schema of a live database or of a dump. It reads schemas and,
 // with Sample, a few values; it never writes to the source and never loads
 // a dump's data anywhere.
-type MaskCheckOptions struct {
+type Options struct {
 	// Rules is the rules file; empty means <home>/ditto-mask.yaml if it
 	// exists (as reseed does), else no rules: then every sensitive-looking
 	// column is reported, which is how a rules file for a new schema starts.
@@ -37,8 +40,8 @@ type MaskCheckOptions struct {
 	Log  hclog.Logger
 }
 
-// MaskReport is what a mask check found.
-type MaskReport struct {
+// Report is what a mask check found.
+type Report struct {
 	OK       bool           `json:"ok"`
 	Source   string         `json:"source"` // the dump path, or the URL without its password
 	Rules    string         `json:"rules"`  // the rules file; "" when checked without rules
@@ -59,12 +62,12 @@ const (
 	maxSampleLen = 4096
 )
 
-// MaskCheck reads the schema of the source or dump and reports every
+// Run reads the schema of the source or dump and reports every
 // problem mask.Check finds with the rules: rules naming missing tables or
 // columns, type and constraint errors, and sensitive-looking columns with
 // neither a rule nor a keep entry. It is what reseed checks before loading
 // data, without building anything.
-func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
+func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
@@ -76,16 +79,16 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 	case o.Sample < 0:
 		return nil, fmt.Errorf("invalid --sample %d: give how many values per column to look at, or 0 for none", o.Sample)
 	}
-	h := newHome(o.Home)
+	h := ditto.NewHome(o.Home)
 	cfg, err := maskCheckConfig(h)
 	if err != nil {
 		return nil, err
 	}
-	rep := &MaskReport{Rules: o.Rules, Sample: o.Sample, Source: o.DumpPath}
-	if rep.Rules == "" {
-		if p := filepath.Join(h.Dir, maskRulesFile); o.Home != "" && exists(p) {
-			rep.Rules = p
-		}
+	rep := &Report{Rules: o.Rules, Sample: o.Sample, Source: o.DumpPath}
+	if rep.Rules == "" && o.Home != "" {
+		// a home this user may not look into has no rules for it either:
+		// mask check needs no pool
+		rep.Rules, _ = h.MaskRules()
 	}
 	var rules *mask.Rules
 	if rep.Rules != "" {
@@ -127,16 +130,16 @@ func MaskCheck(ctx context.Context, o MaskCheckOptions) (*MaskReport, error) {
 
 // maskCheckConfig returns the state directory's settings, or the defaults
 // when there is none: mask check works on a machine without a pool.
-func maskCheckConfig(h Home) (Config, error) {
-	if h.Dir == "" || !exists(h.Config()) {
-		return DefaultConfig(), nil
+func maskCheckConfig(h ditto.Home) (ditto.Config, error) {
+	if _, err := os.Stat(h.Config()); h.Dir == "" || err != nil {
+		return ditto.DefaultConfig(), nil
 	}
 	return h.LoadConfig()
 }
 
 // sourceSchema reads a live database's schema and, with o.Sample, samples
 // its text-like columns, in a read-only session.
-func sourceSchema(ctx context.Context, o MaskCheckOptions) (*mask.Schema, mask.Samples, error) {
+func sourceSchema(ctx context.Context, o Options) (*mask.Schema, mask.Samples, error) {
 	// SourceVersion's errors say what to fix and never hold the password.
 	_, version, err := postgres.SourceVersion(ctx, o.SourceURL)
 	if err != nil {

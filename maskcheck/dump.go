@@ -1,8 +1,9 @@
-package ditto
+package maskcheck
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/internal/pgscript"
 	"github.com/dittodb/ditto/mask"
 	"github.com/dittodb/ditto/postgres"
@@ -27,12 +29,12 @@ var errSchemaRead = errors.New("schema read; no data loaded")
 // dumpSchema reads a dump's schema by restoring its pre-data section into a
 // throw-away server, and with o.Sample samples the dump's COPY data as it
 // streams past, without loading it anywhere.
-func dumpSchema(ctx context.Context, o MaskCheckOptions, cfg Config) (*mask.Schema, mask.Samples, error) {
+func dumpSchema(ctx context.Context, o Options, cfg ditto.Config) (*mask.Schema, mask.Samples, error) {
 	info, err := postgres.InspectDump(o.DumpPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	bins, err := postgres.FindBins(firstNonEmpty(o.PGBin, cfg.PGBin))
+	bins, err := postgres.FindBins(cmp.Or(o.PGBin, cfg.PGBin))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +99,7 @@ func restoreSchema(ctx context.Context, bin postgres.Bin, u postgres.OSUser, inf
 		return nil, err
 	}
 	conn.Close(ctx)
-	database := firstNonEmpty(info.Database, "maskcheck")
+	database := cmp.Or(info.Database, "maskcheck")
 	var schema *mask.Schema
 	err = postgres.Restore(ctx, postgres.RestoreOptions{
 		Bin: bin, User: u, Dump: info, SocketDir: sock, Port: postgres.PrivatePort, Superuser: role, Database: database, Jobs: 1, Log: log,
