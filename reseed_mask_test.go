@@ -42,7 +42,7 @@ func TestMaskedRestoreNameWithNewline(t *testing.T) {
 			log := hclog.New(&hclog.LoggerOptions{Output: &logs})
 			mk := &masking{rules: rules, key: []byte("a-test-key-of-32-bytes-0123456789")}
 			err = postgres.Restore(ctx, postgres.RestoreOptions{
-				Bin: dst.Bin, Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
+				Bin: dst.Bin, User: testpg.User(t), Dump: info, SocketDir: dst.Server.SocketDir, Port: dst.Server.Port,
 				Superuser: testpg.Superuser, Database: testpg.OddDB, Jobs: 2, Log: log,
 				Data: mk.filter(dst.Server, &Golden{Role: testpg.Superuser, Database: testpg.OddDB}, log),
 			})
