@@ -442,13 +442,14 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 		if serr := m.stopCopyServer(ctx, c); serr != nil {
 			m.Log.Warn("could not stop the server of the failed reset", "id", c.ID, "error", serr)
 		}
-		c.State, c.Busy = StateReady, nil
+		// its data may be gone with the old clone: gc does not start it
+		c.State, c.Busy, c.StartFailed = StateReady, nil, time.Now().UTC()
 		if serr := m.Home.Save(c); serr != nil {
 			m.Log.Warn("could not record the failed reset", "id", c.ID, "error", serr)
 		}
 		return nil, fmt.Errorf("resetting copy %s: %w (the copy is down: retry `ditto copy reset %s` or remove it with `ditto copy destroy %s`)", id, err, id, id)
 	}
-	c.State, c.Busy = StateReady, nil
+	c.State, c.Busy, c.StartFailed = StateReady, nil, time.Time{}
 	return c, m.Home.Save(c)
 }
 

@@ -100,11 +100,14 @@ func TestResetKeepsOwner(t *testing.T) {
 	if err != nil || r.Owner == nil || *r.Owner != owner || r.Busy != nil || !r.ExpiresAt.Equal(c.ExpiresAt) || r.Status() != "down" {
 		t.Fatalf("after a failed reset: %+v, %v; want the owner and TTL kept, down", r, err)
 	}
+	if gc := m.GC(bg); len(gc.Restarted) != 0 || len(gc.Errors) != 0 {
+		t.Fatalf("gc after a failed reset: %+v; want the copy left down for a reset", gc)
+	}
 	pg.readyErr = nil
 	if r, err = m.ResetCopy(bg, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if *r.Owner != owner || r.Password != c.Password || r.Port != c.Port || r.Status() != "running" {
+	if *r.Owner != owner || r.Password != c.Password || r.Port != c.Port || r.Status() != "running" || !r.StartFailed.IsZero() {
 		t.Fatalf("after a reset: %+v", r)
 	}
 }
