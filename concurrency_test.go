@@ -73,3 +73,25 @@ func TestSecondDestroyWaitsForTheFirst(t *testing.T) {
 		t.Fatalf("destroying a copy that is gone: %v, want no such copy", err)
 	}
 }
+
+// In the daemon every request runs in one process: a copy that one of its
+// goroutines is resetting is busy for another, although the record's Busy
+// names this very process.
+func TestClaimsWithinOneProcess(t *testing.T) {
+	m := &Manager{Home: NewHome(t.TempDir()), Log: hclog.NewNullLogger()}
+	os.MkdirAll(m.Home.Records(), 0o700)
+	if err := m.Home.Save(&Copy{ID: "abcd1234", State: StateReady}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.claim("abcd1234", StateResetting); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.claim("abcd1234", StateDestroying)
+	if code, _, _ := Describe(err); code != CodeBusy {
+		t.Fatalf("second claim in the same process: %v, want busy", err)
+	}
+	m.work.drop("abcd1234")
+	if _, err := m.claim("abcd1234", StateDestroying); err != nil {
+		t.Fatalf("claim after the first was done: %v", err)
+	}
+}

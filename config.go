@@ -17,6 +17,10 @@ import (
 // DefaultHome is the state directory when neither --home nor DITTO_HOME is set.
 const DefaultHome = "/var/lib/ditto"
 
+// DefaultGroup may use the daemon's socket unless `ditto init --group`
+// chose another group.
+const DefaultGroup = "ditto"
+
 // Config is what `ditto init` chose. It lives in <home>/config.json, indented
 // so a person can read it; every other command reads it, so that after init
 // no flags are needed.
@@ -39,6 +43,9 @@ type Config struct {
 	// MinFree is the pool free-space floor, in bytes, below which new copies
 	// are refused rather than filling the disk.
 	MinFree int64 `json:"min_free"`
+	// Group is the group whose members may use `ditto serve`'s socket;
+	// empty: DefaultGroup.
+	Group string `json:"group,omitempty"`
 }
 
 // DefaultConfig returns the settings ditto uses unless told otherwise.
@@ -57,6 +64,9 @@ func DefaultConfig() Config {
 		MinFree: 1 << 30,
 	}
 }
+
+// ServeGroup is the group whose members may use the daemon's socket.
+func (c Config) ServeGroup() string { return firstNonEmpty(c.Group, DefaultGroup) }
 
 func (c Config) validate() error {
 	if err := checkPortRange(c.PortMin, c.PortMax); err != nil {

@@ -26,7 +26,13 @@ type CreateOptions struct {
 	// Owner, when set, bounds the copy's life: gc destroys it once that
 	// process is gone (used by `copy run` for itself).
 	Owner *proc.Ref
+	// OwnerUID and OwnerName are the user the copy belongs to.
+	OwnerUID  int
+	OwnerName string
 }
+
+// DefaultTTL is a copy's time to live when none is given.
+const DefaultTTL = 24 * time.Hour
 
 // readyTimeout bounds how long a copy's server may take to accept connections.
 const readyTimeout = 60 * time.Second
@@ -50,7 +56,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := ValidateListen(listen); err != nil {
 		return nil, err
 	}
-	m.sweep(ctx)
+	m.Sweep(ctx)
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err
 	}
@@ -66,6 +72,8 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		CreatedAt: now,
 		Labels:    o.Labels,
 		Owner:     o.Owner,
+		OwnerUID:  o.OwnerUID,
+		OwnerName: o.OwnerName,
 		Busy:      &self,
 	}
 	if o.TTL > 0 {
@@ -78,6 +86,7 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := m.reserve(c); err != nil {
 		return nil, err
 	}
+	defer m.work.drop(c.ID)
 	crashPoint("create:reserved")
 	if err := m.startOnGolden(ctx, c, true); err != nil {
 		m.rollback(c, err)
@@ -113,7 +122,11 @@ func (m *Manager) reserve(c *Copy) error {
 			return err
 		}
 		c.SocketDir, c.LogFile = m.Home.SocketDir(c.ID), m.Home.LogFile(c.ID)
-		return tx.Save(c)
+		if err := tx.Save(c); err != nil {
+			return err
+		}
+		m.work.take(c.ID)
+		return nil
 	})
 }
 
@@ -278,9 +291,15 @@ func (m *Manager) checkFreeSpace(ctx context.Context) error {
 
 // Keep hands a copy owned by a `copy run` over to its TTL alone (kept for
 // inspection after its command failed).
-func (m *Manager) Keep(c *Copy) error {
-	c.Owner = nil
-	return m.Home.Save(c)
+func (m *Manager) Keep(id string) error {
+	return m.Home.Update(func(tx *tx) error {
+		c, err := m.Home.loadCopy(id)
+		if err != nil {
+			return err
+		}
+		c.Owner = nil
+		return tx.Save(c)
+	})
 }
 
 // LowOnSpace reports a pool with less than twice its free-space floor free:
@@ -313,6 +332,7 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 	for {
 		c, err := m.claim(id, StateDestroying)
 		if err == nil {
+			defer m.work.drop(id)
 			crashPoint("destroy:claimed")
 			return m.teardown(ctx, c)
 		}
@@ -350,8 +370,10 @@ func (e *busyError) ErrorMessage() string {
 }
 
 // claim marks a copy as being worked on by this process, under the state
-// lock, so two ditto processes never destroy or reset the same copy at once.
-// A claim left by a dead process is taken over. The copy's owner is kept.
+// lock, so two ditto processes, or two requests to the daemon, never
+// destroy or reset the same copy at once. A claim left by a dead process is
+// taken over. The copy's owner is kept. The caller drops its claim from
+// m.work when done.
 func (m *Manager) claim(id string, state CopyState) (c *Copy, err error) {
 	err = m.Home.Update(func(tx *tx) error {
 		if c, err = m.Home.loadCopy(id); err != nil {
@@ -361,8 +383,15 @@ func (m *Manager) claim(id string, state CopyState) (c *Copy, err error) {
 		if c.Busy != nil && c.Busy.Alive() && *c.Busy != self {
 			return &busyError{id: id, state: c.State, owner: *c.Busy}
 		}
+		if !m.work.take(id) {
+			return &busyError{id: id, state: c.State, owner: self}
+		}
 		c.State, c.Busy = state, &self
-		return tx.Save(c)
+		if err := tx.Save(c); err != nil {
+			m.work.drop(id)
+			return err
+		}
+		return nil
 	})
 	return c, err
 }
@@ -418,6 +447,7 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer m.work.drop(id)
 	crashPoint("reset:claimed")
 	if err := m.stopCopyServer(ctx, c); err != nil {
 		return nil, err

@@ -264,3 +264,25 @@ func TestHomeMustBeReachableByThePostgresUser(t *testing.T) {
 		t.Fatalf("a 0711 folder: %v", err)
 	}
 }
+
+func TestCallerSeesOwnCopies(t *testing.T) {
+	mine, theirs := &Copy{OwnerUID: 1000}, &Copy{OwnerUID: 1001}
+	user := Caller{UID: 1000}
+	admin := Caller{UID: 1002, Admin: true}
+	root := Caller{UID: 0, Admin: true, ReadsRecords: true}
+	for _, c := range []struct {
+		name            string
+		k               Caller
+		copy            *Copy
+		visible, secret bool
+	}{
+		{"user, own copy", user, mine, true, true},
+		{"user, another's copy", user, theirs, false, false},
+		{"admin, another's copy", admin, theirs, true, false},
+		{"root, another's copy", root, theirs, true, true},
+	} {
+		if v, s := c.copy.VisibleTo(c.k), c.copy.SecretFor(c.k); v != c.visible || s != c.secret {
+			t.Errorf("%s: visible %v, secret %v; want %v, %v", c.name, v, s, c.visible, c.secret)
+		}
+	}
+}

@@ -26,10 +26,10 @@ type GCReport struct {
 	Errors    []string `json:"errors"`    // what could not be removed (retried next time)
 }
 
-// sweep destroys the copies whose TTL passed or whose owner died, and starts
+// Sweep destroys the copies whose TTL passed or whose owner died, and starts
 // again the servers of the other copies that died. Unless one of those needs
 // doing, it only reads the records, so copy create can afford it every time.
-func (m *Manager) sweep(ctx context.Context) *GCReport {
+func (m *Manager) Sweep(ctx context.Context) *GCReport {
 	r := &GCReport{}
 	copies, _, err := m.Home.ListCopies()
 	if err != nil {
@@ -93,7 +93,7 @@ func (m *Manager) restartDown(ctx context.Context, copies []*Copy, now time.Time
 // copies, then volumes, processes and files left by a crash, then golden
 // generations that are neither current nor used by a copy.
 func (m *Manager) GC(ctx context.Context) *GCReport {
-	r := m.sweep(ctx)
+	r := m.Sweep(ctx)
 	crashPoint("gc:swept")
 	fail := func(err error) { r.Errors = append(r.Errors, err.Error()) }
 

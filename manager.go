@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,6 +28,35 @@ type Manager struct {
 	store  storage.Storage
 	pgUser postgres.OSUser
 	pg     servers
+	work   workSet
+}
+
+// workSet holds the copies that a goroutine of this process is creating,
+// resetting or destroying. A record's Busy names a process, and in the
+// daemon every request runs in the same one.
+type workSet struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+// take marks id as worked on; false if it is already.
+func (w *workSet) take(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ids[id] {
+		return false
+	}
+	if w.ids == nil {
+		w.ids = map[string]bool{}
+	}
+	w.ids[id] = true
+	return true
+}
+
+func (w *workSet) drop(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.ids, id)
 }
 
 // ErrNoGolden is returned (as an *Error of CodeNoGolden) when a copy is

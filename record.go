@@ -46,6 +46,13 @@ type Copy struct {
 	ExpiresAt  time.Time         `json:"expires_at,omitzero"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	Postmaster proc.Ref          `json:"postmaster"`
+	// OwnerUID is the OS user the copy belongs to: who asked for it (the
+	// daemon's caller; in direct mode the user behind sudo, else ditto's
+	// own). Only they and admins see the copy; only they get its password.
+	// Unlike Owner it never ends the copy. Records older than the field
+	// read as root's.
+	OwnerUID  int    `json:"owner_uid"`
+	OwnerName string `json:"owner_name,omitempty"`
 	// Owner is the process whose life bounds the copy (a `copy run`). gc
 	// removes the copy once its owner is gone; while it lives, the TTL waits.
 	Owner *proc.Ref `json:"owner,omitempty"`
@@ -124,6 +131,8 @@ func (c *Copy) StaleReason(now time.Time) string {
 // for a copy ID that no record names.
 var ErrNoCopy = errors.New("no such copy")
 
+const seeCopyList = "see `ditto copy list` for the copies that exist"
+
 func noCopy(id, hint string) *Error {
 	return &Error{Code: CodeNotFound, kind: ErrNoCopy, Message: fmt.Sprintf("no such copy %q", id), Hint: hint}
 }
@@ -156,7 +165,7 @@ func (h Home) loadCopy(id string) (*Copy, error) {
 	}
 	c, err := h.Load(id)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, noCopy(id, "see `ditto copy list` for the copies that exist")
+		return nil, noCopy(id, seeCopyList)
 	}
 	return c, err
 }

@@ -24,6 +24,8 @@ var changeable = []struct {
 		func(c Config) string { return HumanBytes(uint64(c.MinFree)) }},
 	{"listen", "new copies", func(d *Config, s Config) { d.Listen = s.Listen },
 		func(c Config) string { return c.Listen }},
+	{"group", "ditto serve's socket", func(d *Config, s Config) { d.Group = s.Group },
+		Config.ServeGroup},
 	{"pg-bin", "the next reseed", func(d *Config, s Config) { d.PGBin = s.PGBin },
 		func(c Config) string { return firstNonEmpty(c.PGBin, "the newest found") }},
 }

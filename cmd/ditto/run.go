@@ -60,7 +60,7 @@ func runWithCopy(ctx context.Context, m *ditto.Manager, o runOptions) (int, erro
 	env := append(as.env(commandEnv(os.Environ())), api.ViewOf(c, true).Env(o.envNames...)...)
 	code, runErr := runCommand(o.command, env, as.cred)
 	if code != 0 && o.keepOnFailure {
-		if err := m.Keep(c); err != nil {
+		if err := m.Keep(c.ID); err != nil {
 			m.Log.Warn("could not keep the copy", "id", c.ID, "error", err)
 		}
 		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, c.ID, c.URL(), c.ID)

@@ -26,6 +26,7 @@ func (l Layout) Config() string     { return l.path("config.json") }
 func (l Layout) Marker() string     { return l.path(".ditto-home") }
 func (l Layout) StateLock() string  { return l.path("ditto.lock") }
 func (l Layout) ReseedLock() string { return l.path("reseed.lock") }
+func (l Layout) ServeLock() string  { return l.path("serve.lock") }
 func (l Layout) Current() string    { return l.path("current") }
 func (l Layout) Records() string    { return l.path("copies") }
 func (l Layout) Run() string        { return l.path("run") }
