@@ -1,6 +1,8 @@
 // Package api holds what ditto's front ends exchange: the JSON view of a
-// copy. The CLI prints these views in direct mode too, so every front end
-// shows the same thing.
+// copy, the requests, the errors and their HTTP statuses, and Service, the
+// one interface the CLI uses whether it runs ditto in process (Local) or
+// through the daemon (api/client). The CLI prints these views in direct
+// mode too, so every front end shows the same thing.
 package api
 
 import (
@@ -10,7 +12,7 @@ import (
 )
 
 // Copy is the view of a copy. DatabaseURL carries its password: only the
-// copy's owner gets it.
+// copy's owner (and root) gets it, never in a list.
 type Copy struct {
 	ID          string            `json:"id"`
 	State       string            `json:"state"`
@@ -23,13 +25,15 @@ type Copy struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	ExpiresAt   *time.Time        `json:"expires_at"`
 	Labels      map[string]string `json:"labels"`
+	OwnerUID    int               `json:"owner_uid"`
+	Owner       string            `json:"owner,omitempty"` // the owner's user name
 }
 
 // ViewOf returns the view of c; withSecret adds its URL.
 func ViewOf(c *ditto.Copy, withSecret bool) Copy {
 	v := Copy{
 		ID: c.ID, State: c.Status(), Port: c.Port, Host: c.Host, Database: c.Database, User: c.Role,
-		Golden: c.Generation, CreatedAt: c.CreatedAt, Labels: c.Labels,
+		Golden: c.Generation, CreatedAt: c.CreatedAt, Labels: c.Labels, OwnerUID: c.OwnerUID, Owner: c.OwnerName,
 	}
 	if withSecret {
 		v.DatabaseURL = c.URL()
