@@ -1,0 +1,336 @@
+// Package server serves ditto's HTTP API (v1) over any listener. Handlers
+// decode, call the domain for the request's caller and encode; the rules
+// (who sees what, validation) live in the domain and in api.Local.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/api"
+	"github.com/dittodb/ditto/internal/proc"
+)
+
+// Peer is who is at the other end of a connection, as the listener learned
+// it (the Unix socket's peer credentials).
+type Peer struct {
+	Caller  ditto.Caller
+	Process *proc.Ref // nil when unknown
+}
+
+type peerKey struct{}
+
+// WithPeer attaches the connection's peer to ctx (http.Server.ConnContext).
+func WithPeer(ctx context.Context, p Peer) context.Context {
+	return context.WithValue(ctx, peerKey{}, p)
+}
+
+// Domain is what the handlers need for one caller: api.Local over the
+// Manager, or a fake in tests.
+type Domain interface {
+	api.Service
+	Keep(ctx context.Context, id string) error
+}
+
+// Options configure a Server.
+type Options struct {
+	// For returns the domain as one caller sees it.
+	For func(Peer) Domain
+	Log hclog.Logger
+	// MaxStarts bounds the creates, resets and starts that run at once
+	// (each starts a postgres server; default 2 per CPU); MaxQueue, those
+	// waiting for their turn (default 64). Beyond that, requests are
+	// answered busy with Retry-After.
+	MaxStarts, MaxQueue int
+	// Heartbeat is how often a hold stream writes a line (default 5s): a
+	// write that fails ends the hold as surely as a closed connection.
+	Heartbeat time.Duration
+}
+
+// Limits of a request.
+const (
+	maxBody     = 64 << 10
+	bodyTimeout = 10 * time.Second
+	// writeTimeout bounds each write to a client that does not read.
+	writeTimeout = 10 * time.Second
+)
+
+// Server is the API's handlers and the state they share: the queue of
+// server starts and the holds.
+type Server struct {
+	o       Options
+	slots   chan struct{}
+	waiting atomic.Int64
+	holds   holdSet
+	mux     *http.ServeMux
+}
+
+// New returns a Server; see Handler.
+func New(o Options) *Server {
+	if o.MaxStarts <= 0 {
+		o.MaxStarts = 2 * runtime.NumCPU()
+	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = 64
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	s := &Server{o: o, slots: make(chan struct{}, o.MaxStarts), holds: holdSet{m: map[string]*hold{}, stop: make(chan struct{})}}
+	s.mux = s.routes()
+	return s
+}
+
+// Handler serves the API.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// StopHolds ends every hold stream without destroying its copy: the daemon
+// is stopping, not its callers. A held copy still ends with its caller's
+// process (gc), and the caller destroys it when done.
+func (s *Server) StopHolds() { s.holds.stopAll() }
+
+// route is one route of the API; the OpenAPI document lists the same.
+type route struct {
+	method, pattern string
+	handle          func(s *Server, w http.ResponseWriter, r *http.Request, d Domain) error
+}
+
+var routes = []route{
+	{"POST", "/v1/copies", (*Server).create},
+	{"GET", "/v1/copies", (*Server).list},
+	{"GET", "/v1/copies/{id}", (*Server).get},
+	{"DELETE", "/v1/copies/{id}", (*Server).destroy},
+	{"POST", "/v1/copies/{id}/reset", (*Server).reset},
+	{"POST", "/v1/copies/{id}/start", (*Server).start},
+	{"POST", "/v1/copies/{id}/keep", (*Server).keep},
+	{"GET", "/v1/status", (*Server).status},
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	patterns := map[string]bool{"/healthz": true}
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.pattern, s.handler(rt))
+		patterns[rt.pattern] = true
+	}
+	// Every error is JSON, a wrong method and an unknown path included.
+	for p := range patterns {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Message: r.Method + " is not allowed on " + p,
+				Hint: "see docs/api.yaml for the methods of each route"})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Code: ditto.CodeNotFound, Message: "no route " + r.URL.Path,
+			Hint: "the API's routes start with /v1/; see docs/api.yaml"})
+	})
+	return mux
+}
+
+// handler runs a route for the request's caller and answers its error.
+func (s *Server) handler(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		p, ok := r.Context().Value(peerKey{}).(Peer)
+		if !ok {
+			writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "the caller's identity is unknown",
+				Hint: "connect to the daemon's Unix socket"})
+			return
+		}
+		result := ditto.Code("ok")
+		if err := rt.handle(s, w, r, s.o.For(p)); err != nil {
+			writeError(w, err)
+			result = api.ErrorOf(err).Code
+		}
+		id := r.PathValue("id")
+		if len(id) > 64 { // not an ID, and the log stays short
+			id = id[:64] + "..."
+		}
+		s.o.Log.Debug("request", "method", r.Method, "route", rt.pattern, "id", id, "uid", p.Caller.UID,
+			"result", result, "took", time.Since(t0))
+	})
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, d Domain) error {
+	var req api.CreateRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	var v api.Copy
+	err := s.starting(r.Context(), func() (err error) {
+		v, err = d.Create(r.Context(), req)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case req.Hold:
+		s.hold(w, r, d, v)
+	default:
+		writeJSON(w, http.StatusCreated, v)
+	}
+	return nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, d Domain) error {
+	cs, err := d.List(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, d Domain) error {
+	v, err := d.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// destroy, reset and keep go on when the client goes away meanwhile: half
+// done, they would leave the copy down.
+func (s *Server) destroy(w http.ResponseWriter, r *http.Request, d Domain) error {
+	if err := d.Destroy(context.WithoutCancel(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request, d Domain) error {
+	var v api.Copy
+	err := s.starting(r.Context(), func() (err error) {
+		v, err = d.Reset(context.WithoutCancel(r.Context()), r.PathValue("id"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) start(w http.ResponseWriter, r *http.Request, d Domain) error {
+	var v api.StartResult
+	err := s.starting(r.Context(), func() (err error) {
+		v, err = d.Start(r.Context(), r.PathValue("id"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) keep(w http.ResponseWriter, r *http.Request, d Domain) error {
+	id := r.PathValue("id")
+	if err := d.Keep(context.WithoutCancel(r.Context()), id); err != nil {
+		return err
+	}
+	s.holds.keep(id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request, d Domain) error {
+	st, err := d.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// starting runs fn, which starts a postgres server, when one of the
+// MaxStarts slots is free; with MaxQueue requests waiting already, it
+// answers busy at once.
+func (s *Server) starting(ctx context.Context, fn func() error) error {
+	if s.waiting.Add(1) > int64(s.o.MaxQueue) {
+		s.waiting.Add(-1)
+		return &api.Error{Code: ditto.CodeBusy, Message: fmt.Sprintf("the daemon is busy: %d copies are starting and %d more are waiting", s.o.MaxStarts, s.o.MaxQueue),
+			Hint: "try again in a moment"}
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.waiting.Add(-1)
+	case <-ctx.Done():
+		s.waiting.Add(-1)
+		return ctx.Err()
+	}
+	defer func() { <-s.slots }()
+	return fn()
+}
+
+// decode reads a JSON request body of at most maxBody bytes within
+// bodyTimeout, refusing unknown fields and trailing data. An empty body
+// is an empty request.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength > maxBody {
+		return tooLarge()
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	// No deadline once the body is read: the server's wait for the client
+	// to hang up would take its expiry for a hang-up, and a hold stream
+	// must last.
+	_ = rc.SetReadDeadline(time.Time{})
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return tooLarge()
+	case err != nil:
+		return &api.Error{Code: ditto.CodeInvalid, Message: "reading the request body: " + err.Error(), Hint: "send the whole body within 10 seconds"}
+	case len(b) == 0:
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &api.Error{Code: ditto.CodeInvalid, Message: "invalid request body: " + err.Error(), Hint: "send one JSON object with the fields of docs/api.yaml"}
+	}
+	if dec.More() {
+		return &api.Error{Code: ditto.CodeInvalid, Message: "invalid request body: data after the JSON object", Hint: "send one JSON object"}
+	}
+	return nil
+}
+
+func tooLarge() error {
+	return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("request body over %d KiB", maxBody>>10), Hint: "send only the fields of docs/api.yaml"}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := api.ErrorOf(err)
+	if e.Code == ditto.CodeBusy {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, api.HTTPStatus(e.Code), e)
+}
