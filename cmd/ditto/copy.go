@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,15 +43,15 @@ Examples:
    eval "$(ditto copy create --format env)"`,
 				Flags: append(createFlags(), formatFlag("dsn", "dsn", "json", "env")),
 				Action: func(c *cli.Context) error {
-					m, o, err := openForCreate(c)
+					svc, req, err := openForCreate(c)
 					if err != nil {
 						return err
 					}
-					cp, err := m.CreateCopy(c.Context, o)
+					v, err := svc.Create(c.Context, req)
 					if err != nil {
 						return err
 					}
-					return printCopy(c.String("format"), cp)
+					return printCopy(c, v)
 				},
 			},
 			{
@@ -78,12 +79,12 @@ Examples:
 					&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the copy when CMD fails, and print how to reach and destroy it"},
 				),
 				Action: func(c *cli.Context) error {
-					m, o, err := openForCreate(c)
+					svc, req, err := openForCreate(c)
 					if err != nil {
 						return exitError{exitRunFailed, err}
 					}
-					code, err := runWithCopy(c.Context, m, runOptions{
-						create: o, command: c.Args().Slice(),
+					code, err := runWithCopy(c.Context, svc, logger(c), runOptions{
+						create: req, command: c.Args().Slice(),
 						envNames: c.StringSlice("env-name"), keepOnFailure: c.Bool("keep-on-failure"),
 					})
 					if err != nil || code != 0 {
@@ -100,27 +101,50 @@ Examples:
 transitional state), port, golden, age and expiry. ` + "`ditto copy start ID`" + `
 brings a down copy back with its data.
 
+Through the daemon, a user sees their own copies, an admin every copy. The
+list never carries passwords: ` + "`ditto copy get ID`" + ` gives a copy's URL to
+its owner.
+
 Examples:
    ditto copy list
    ditto copy list --format json | jq -r '.[].id'`,
 				Action: func(c *cli.Context) error {
-					m, err := openManager(c)
+					svc, err := service(c)
 					if err != nil {
 						return err
 					}
-					copies, err := m.Copies()
+					copies, err := svc.List(c.Context)
 					if err != nil {
 						return err
 					}
 					if c.String("format") == "json" {
-						out := make([]api.Copy, 0, len(copies))
-						for _, cp := range copies {
-							out = append(out, api.ViewOf(cp, true))
-						}
-						return printJSON(out)
+						return printJSON(copies)
 					}
 					printTable(copies)
 					return nil
+				},
+			},
+			{
+				Name:      "get",
+				Usage:     "print how to reach a copy",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{formatFlag("dsn", "dsn", "json", "env")},
+				Description: `Prints the copy's URL (or its JSON view, or export lines). Only the copy's
+owner gets its password.
+
+Examples:
+   psql "$(ditto copy get 3f9a01bc)"
+   ditto copy get 3f9a01bc --format json`,
+				Action: func(c *cli.Context) error {
+					svc, id, err := serviceForOne(c)
+					if err != nil {
+						return err
+					}
+					v, err := svc.Get(c.Context, id)
+					if err != nil {
+						return err
+					}
+					return printCopy(c, v)
 				},
 			},
 			{
@@ -133,13 +157,13 @@ Examples:
 					if c.NArg() == 0 {
 						return fmt.Errorf("which copy? give one or more IDs (see `ditto copy list`)")
 					}
-					m, err := openManager(c)
+					svc, err := service(c)
 					if err != nil {
 						return err
 					}
 					var failed []string
 					for _, id := range c.Args().Slice() {
-						if err := m.DestroyCopy(c.Context, id); err != nil {
+						if err := svc.Destroy(c.Context, id); err != nil {
 							fmt.Fprintln(os.Stderr, "ditto:", err)
 							failed = append(failed, id)
 						}
@@ -167,21 +191,18 @@ Examples:
    ditto copy start 3f9a01bc
    psql "$(ditto copy start 3f9a01bc)"`,
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
-					}
-					m, err := openManager(c)
+					svc, id, err := serviceForOne(c)
 					if err != nil {
 						return err
 					}
-					cp, started, err := m.StartCopy(c.Context, c.Args().First())
+					r, err := svc.Start(c.Context, id)
 					if err != nil {
 						return err
 					}
-					if !started {
-						m.Log.Info("the copy's server is running already", "id", cp.ID)
+					if !r.Started {
+						logger(c).Info("the copy's server is running already", "id", r.ID)
 					}
-					return printCopy(c.String("format"), cp)
+					return printCopy(c, r.Copy)
 				},
 			},
 			{
@@ -196,18 +217,15 @@ to reconnect.
 Example:
    ditto copy reset 3f9a01bc`,
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
-					}
-					m, err := openManager(c)
+					svc, id, err := serviceForOne(c)
 					if err != nil {
 						return err
 					}
-					cp, err := m.ResetCopy(c.Context, c.Args().First())
+					v, err := svc.Reset(c.Context, id)
 					if err != nil {
 						return err
 					}
-					return printCopy(c.String("format"), cp)
+					return printCopy(c, v)
 				},
 			},
 		},
@@ -224,25 +242,31 @@ func createFlags() []cli.Flag {
 	}
 }
 
-func openForCreate(c *cli.Context) (*ditto.Manager, ditto.CreateOptions, error) {
-	var o ditto.CreateOptions
-	ttl, err := ditto.ParseTTL(c.String("ttl"))
-	if err != nil {
-		return nil, o, err
+// openForCreate checks the create flags, before anything is opened, and
+// returns the service to create on and the request.
+func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
+	req := api.CreateRequest{TTL: c.String("ttl"), Listen: c.String("listen"), Durable: c.Bool("durable"), Settings: c.StringSlice("set")}
+	if _, err := ditto.ParseTTL(req.TTL); err != nil {
+		return nil, req, err
 	}
-	labels, err := parseLabels(c.StringSlice("label"))
-	if err != nil {
-		return nil, o, err
+	var err error
+	if req.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
+		return nil, req, err
 	}
-	settings, err := ditto.ParseSettings(c.StringSlice("set"))
-	if err != nil {
-		return nil, o, err
+	if _, err := ditto.ParseSettings(req.Settings); err != nil {
+		return nil, req, err
 	}
-	m, err := openManager(c)
-	if err != nil {
-		return nil, o, err
+	svc, err := service(c)
+	return svc, req, err
+}
+
+// serviceForOne is service for a command that takes exactly one copy ID.
+func serviceForOne(c *cli.Context) (api.Service, string, error) {
+	if c.NArg() != 1 {
+		return nil, "", fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
 	}
-	return m, ditto.CreateOptions{TTL: ttl, Labels: labels, Listen: c.String("listen"), Durable: c.Bool("durable"), Settings: settings}, nil
+	svc, err := service(c)
+	return svc, c.Args().First(), err
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -263,14 +287,21 @@ func parseLabels(kvs []string) (map[string]string, error) {
 	return labels, nil
 }
 
-func printCopy(format string, cp *ditto.Copy) error {
+// printCopy prints a copy in the command's --format. A view without its
+// URL (an admin's answer about another user's copy) has no dsn or env.
+func printCopy(c *cli.Context, v api.Copy) error {
+	format := c.String("format")
+	if format != "json" && v.DatabaseURL == "" {
+		logger(c).Info("only the copy's owner gets its URL; --format json shows the rest", "id", v.ID, "owner", v.Owner)
+		return nil
+	}
 	switch format {
 	case "json":
-		return printJSON(api.ViewOf(cp, true))
+		return printJSON(v)
 	case "env":
-		printExports(api.ViewOf(cp, true).Env())
+		printExports(v.Env())
 	default:
-		fmt.Println(cp.URL())
+		fmt.Println(v.DatabaseURL)
 	}
 	return nil
 }
@@ -293,20 +324,24 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func printTable(copies []*ditto.Copy) {
+func printTable(copies []api.Copy) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATE\tPORT\tGOLDEN\tAGE\tEXPIRES IN\tLABELS")
+	fmt.Fprintln(w, "ID\tSTATE\tOWNER\tPORT\tGOLDEN\tAGE\tEXPIRES IN\tLABELS")
 	now := time.Now()
 	for _, cp := range copies {
 		expires := "never"
-		if !cp.ExpiresAt.IsZero() {
+		if cp.ExpiresAt != nil {
 			expires = cp.ExpiresAt.Sub(now).Round(time.Second).String()
 		}
 		var labels []string
 		for k, v := range cp.Labels {
 			labels = append(labels, k+"="+v)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.ID, cp.Status(), cp.Port, cp.Generation,
+		owner := cp.Owner
+		if owner == "" {
+			owner = strconv.Itoa(cp.OwnerUID)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cp.ID, cp.State, owner, cp.Port, cp.Golden,
 			now.Sub(cp.CreatedAt).Round(time.Second), expires, strings.Join(labels, ","))
 	}
 	w.Flush()

@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/dittodb/ditto/api"
 )
 
 func envCommand() *cli.Command {
@@ -30,15 +28,15 @@ Example:
    eval "$(ditto env destroy)"`,
 				Flags: createFlags(),
 				Action: func(c *cli.Context) error {
-					m, o, err := openForCreate(c)
+					svc, req, err := openForCreate(c)
 					if err != nil {
 						return err
 					}
-					cp, err := m.CreateCopy(c.Context, o)
+					v, err := svc.Create(c.Context, req)
 					if err != nil {
 						return err
 					}
-					printExports(api.ViewOf(cp, true).Env())
+					printExports(v.Env())
 					return nil
 				},
 			},
@@ -59,11 +57,11 @@ Examples:
 					if id == "" {
 						return fmt.Errorf("DITTO_COPY_ID is not set: this shell has no copy (create one with eval \"$(ditto env export)\"), or give the copy's ID")
 					}
-					m, err := openManager(c)
+					svc, err := service(c)
 					if err != nil {
 						return err
 					}
-					if err := m.DestroyCopy(c.Context, id); err != nil {
+					if err := svc.Destroy(c.Context, id); err != nil {
 						return err
 					}
 					fmt.Println("unset DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE")

@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/daemon"
 )
 
 func initCommand() *cli.Command {
@@ -18,7 +19,7 @@ directory (for machines with the ZFS module but no spare disk), imported again
 on demand. The choices are kept in <home>/config.json for every other command.
 
 Running init again on the same home changes only what its flags say:
---port-range, --min-free, --listen and --pg-bin are saved and apply to new
+--port-range, --min-free, --listen, --group and --pg-bin are saved and apply to new
 copies (--pg-bin: to the next reseed); copies that exist keep their port and
 address. --role, --pg-user, --size, --backend, --path and --dataset are what
 the pool and golden are built on: a different value is refused, with the
@@ -29,7 +30,8 @@ Examples:
    sudo ditto init --backend btrfs --path /mnt/btrfs/ditto
    sudo ditto init --backend zfs --dataset tank/ditto --port-range 7000-7999
    sudo ditto init --backend zfs --size 100G
-   sudo ditto init --min-free 512M        # later: lower the free-space floor`,
+   sudo ditto init --min-free 512M        # later: lower the free-space floor
+   sudo ditto init --group devs           # who may use ditto serve's socket`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Value: "btrfs", Usage: "btrfs or zfs"},
 			&cli.StringFlag{Name: "path", Usage: "a `DIR` on an existing Btrfs filesystem (default: the embedded image)"},
@@ -40,6 +42,7 @@ Examples:
 			&cli.StringFlag{Name: "role", Value: "ditto", Usage: "login role that copies hand out (superuser inside each copy)"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1", Usage: "addresses copies listen on: `ADDR`s of this machine, comma-separated, or * for all"},
 			&cli.StringFlag{Name: "port-range", Value: "5433-6432", Usage: "ports for copies, `MIN-MAX`"},
+			&cli.StringFlag{Name: "group", Usage: "the `GROUP` whose members may use the socket of ditto serve (created if missing; default ditto)"},
 			&cli.StringFlag{Name: "min-free", DefaultText: "1G, or a tenth of a smaller pool", Usage: "refuse new copies when the pool has less free space than this"},
 		},
 		Action: func(c *cli.Context) error {
@@ -66,7 +69,17 @@ Examples:
 					return err
 				}
 			}
-			_, err = ditto.Init(c.Context, c.String("home"), cfg, given, logger(c))
+			log := logger(c)
+			if cfg.Group = c.String("group"); cfg.Group != "" {
+				created, err := daemon.EnsureGroup(cfg.Group)
+				if err != nil {
+					return err
+				}
+				if created {
+					log.Info("created the group; add the users who may use ditto serve's socket: sudo usermod -aG "+cfg.Group+" USER", "group", cfg.Group)
+				}
+			}
+			_, err = ditto.Init(c.Context, c.String("home"), cfg, given, log)
 			return err
 		},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/daemon"
 	// the storage backends ditto can open, registered by their packages
 	_ "github.com/dittodb/ditto/storage/btrfs"
 	_ "github.com/dittodb/ditto/storage/zfs"
@@ -66,12 +67,16 @@ its own postgres server, port and password.
    ditto copy run -- go test ./... # a copy for one command, destroyed afterwards
    eval "$(ditto env export)"      # a copy for this shell
 
+With a daemon (` + "`ditto serve`" + `, scripts/install-systemd.sh), members of its group
+run the copy commands, env and status without sudo.
+
 Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Value: ditto.DefaultHome, EnvVars: []string{"DITTO_HOME"}, Usage: "state `DIR` holding the settings, records and embedded pool"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"DITTO_LOG_LEVEL"}, Usage: "trace, debug, info, warn or error"},
 			&cli.BoolFlag{Name: "log-json", EnvVars: []string{"DITTO_LOG_JSON"}, Usage: "log as JSON lines"},
+			&cli.StringFlag{Name: "server", EnvVars: []string{"DITTO_SERVER"}, Usage: "the daemon to use, `unix:///PATH` of its socket (default: " + daemon.DefaultSocket + " when a daemon listens there and no --home is given; else direct mode)"},
 		},
 		Commands: []*cli.Command{
 			initCommand(),
@@ -81,6 +86,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 			envCommand(),
 			statusCommand(),
 			gcCommand(),
+			serveCommand(),
 			doctorCommand(),
 			completionCommand(),
 		},

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/api"
-	"github.com/dittodb/ditto/internal/proc"
 )
 
 // Exit codes of `copy run` for its own failures, as env(1) uses them, so
@@ -31,58 +31,54 @@ const (
 
 // runOptions are the choices of `ditto copy run`.
 type runOptions struct {
-	create        ditto.CreateOptions
+	create        api.CreateRequest
 	command       []string
 	envNames      []string // extra variables that also get the URL
 	keepOnFailure bool
 }
 
-// runWithCopy creates a copy owned by this process, runs the command with
+// runWithCopy creates a copy held by this process, runs the command with
 // the copy's variables, forwards SIGINT, SIGTERM, SIGQUIT and SIGHUP to it,
 // destroys the copy and returns the command's exit code (128+N when a
-// signal N killed it). If this process is killed, gc finds the copy's owner
-// gone and removes it.
-func runWithCopy(ctx context.Context, m *ditto.Manager, o runOptions) (int, error) {
+// signal N killed it). If this process is killed, the hold ends: the
+// daemon destroys the copy at once, gc in direct mode.
+func runWithCopy(ctx context.Context, svc api.Service, log hclog.Logger, o runOptions) (int, error) {
 	if len(o.command) == 0 {
 		return exitRunFailed, errors.New("no command to run: give it after --, e.g. `ditto copy run -- go test ./...`")
 	}
-	self := proc.Self()
-	o.create.Owner = &self
-	c, err := m.CreateCopy(ctx, o.create)
+	v, lease, err := svc.Hold(ctx, o.create)
 	if err != nil {
 		return exitRunFailed, err
 	}
+	defer func() {
+		if err := lease.Close(); err != nil {
+			log.Warn("could not destroy the copy; `ditto gc` will", "id", v.ID, "error", err)
+		}
+	}()
 	as, err := invokingUser()
 	if err != nil {
-		destroyAfterRun(m, c)
 		return exitRunFailed, err
 	}
-	env := append(as.env(commandEnv(os.Environ())), api.ViewOf(c, true).Env(o.envNames...)...)
+	env := append(as.env(commandEnv(os.Environ())), v.Env(o.envNames...)...)
 	code, runErr := runCommand(o.command, env, as.cred)
 	if code != 0 && o.keepOnFailure {
-		if err := m.Keep(c.ID); err != nil {
-			m.Log.Warn("could not keep the copy", "id", c.ID, "error", err)
+		if err := lease.Keep(context.Background()); err != nil {
+			log.Warn("could not keep the copy", "id", v.ID, "error", err)
 		}
-		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, c.ID, c.URL(), c.ID)
+		fmt.Fprintf(os.Stderr, "ditto: the command failed (exit %d); copy %s is kept for inspection:\n  psql '%s'\n  ditto copy destroy %s\n", code, v.ID, v.DatabaseURL, v.ID)
 		return code, runErr
 	}
-	if err := m.DestroyCopy(context.Background(), c.ID); errors.Is(err, ditto.ErrNoCopy) {
+	if err := svc.Destroy(context.Background(), v.ID); errors.Is(err, ditto.ErrNoCopy) {
 		// whatever the command reported, it ran against a copy that vanished
-		vanished := fmt.Errorf("copy %s was destroyed while the command ran (by `ditto copy destroy` or `ditto gc`): its result does not count", c.ID)
+		vanished := fmt.Errorf("copy %s was destroyed while the command ran (by `ditto copy destroy` or `ditto gc`): its result does not count", v.ID)
 		if code == 0 {
 			return exitRunFailed, vanished
 		}
-		m.Log.Error(vanished.Error())
+		log.Error(vanished.Error())
 	} else if err != nil {
-		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
+		log.Warn("could not destroy the copy; `ditto gc` will", "id", v.ID, "error", err)
 	}
 	return code, runErr
-}
-
-func destroyAfterRun(m *ditto.Manager, c *ditto.Copy) {
-	if err := m.DestroyCopy(context.Background(), c.ID); err != nil {
-		m.Log.Warn("could not destroy the copy; `ditto gc` will", "id", c.ID, "error", err)
-	}
 }
 
 // secretFree lists the DITTO_ variables a command may inherit: settings, no

@@ -19,11 +19,11 @@ func statusCommand() *cli.Command {
    ditto status
    ditto status --format json`,
 		Action: func(c *cli.Context) error {
-			m, err := openManager(c)
+			svc, err := service(c)
 			if err != nil {
 				return err
 			}
-			s, err := m.Status(c.Context)
+			s, err := svc.Status(c.Context)
 			if err != nil {
 				return err
 			}

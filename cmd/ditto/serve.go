@@ -1,0 +1,52 @@
+package main
+
+import (
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/daemon"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the daemon: copies for users and jobs without root, over a Unix socket",
+		Description: `Runs as root and serves ditto's API (docs/api.yaml) on a Unix socket of mode
+0660 owned by --group: its members run ` + "`ditto copy run`" + `, copy create, list, get,
+reset, start, destroy, env export/destroy and status without sudo (the CLI
+uses the daemon when DITTO_SERVER or --server names it, or when it listens
+on the default socket and no --home is given). The kernel tells the daemon
+each caller's user (SO_PEERCRED): a copy belongs to the user who created it,
+users see only their own copies, root and --admin-group see all, and only a
+copy's owner (and root) gets its password. Expired and abandoned copies are
+removed every few seconds, so the gc timer is not needed while it runs.
+SIGTERM or SIGINT stops it once the requests in flight are done; copies
+keep running. reseed, gc, init and doctor stay root commands.
+
+Examples:
+   sudo ditto serve
+   sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
+   sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "socket", Value: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
+			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
+			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
+		},
+		Action: func(c *cli.Context) error {
+			m, err := openManager(c)
+			if err != nil {
+				return err
+			}
+			group := c.String("group")
+			if group == "" {
+				group = m.Config.ServeGroup()
+			}
+			return daemon.Serve(c.Context, m, logger(c), daemon.Options{
+				Socket: c.String("socket"), Group: group, AdminGroup: c.String("admin-group"),
+				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute,
+			})
+		},
+	}
+}
