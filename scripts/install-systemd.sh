@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Installs ditto's systemd units from scripts/systemd/: ditto-gc.timer (runs
-# `ditto gc` every 5 minutes, so TTLs hold on a CI box even when nobody runs
-# ditto) and ditto-pool.service (mounts the embedded pool image at boot).
-# Idempotent; run as root. Without a running systemd it does nothing.
+# Installs ditto's systemd units from scripts/systemd/: ditto.service (the
+# daemon, `ditto serve`: copies for the members of group ditto without sudo),
+# ditto-gc.timer (runs `ditto gc` every 5 minutes, so TTLs hold on a CI box
+# even when nobody runs ditto) and ditto-pool.service (mounts the embedded
+# pool image at boot). Idempotent; run as root. Without a running systemd it
+# does nothing.
 set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
 usage: scripts/install-systemd.sh [--bin PATH] [--home DIR] [--unit-dir DIR] [--no-start]
 
-Installs ditto-gc.service, ditto-gc.timer and ditto-pool.service into
-/etc/systemd/system with the ditto binary and state directory in use, then
-enables and starts ditto-gc.timer and ditto-pool.service. Exits 0 without
+Installs ditto.service, ditto-gc.service, ditto-gc.timer and
+ditto-pool.service into /etc/systemd/system with the ditto binary and state
+directory in use, then creates the socket's group (ditto, unless
+`ditto init --group` chose another) if missing and enables and starts
+ditto.service, ditto-gc.timer and ditto-pool.service. Add the users who may
+use the daemon to the group: sudo usermod -aG ditto USER. Exits 0 without
 doing anything when systemd is not running (a container, a chroot).
 
   --bin PATH      the ditto binary (default: ditto on PATH, else /usr/local/bin/ditto)
@@ -58,7 +63,7 @@ for p in "$bin" "$home"; do
 done
 
 mkdir -p "$unit_dir"
-units=(ditto-gc.service ditto-gc.timer ditto-pool.service)
+units=(ditto.service ditto-gc.service ditto-gc.timer ditto-pool.service)
 for u in "${units[@]}"; do
 	tmp="$(mktemp "$unit_dir/.$u.XXXXXX")"
 	sed -e "s|/usr/local/bin/ditto|$bin|g" -e "s|/var/lib/ditto|$home|g" "$src/$u" >"$tmp"
@@ -68,7 +73,17 @@ done
 echo "install-systemd.sh: installed ${units[*]} into $unit_dir (ditto $bin, home $home)" >&2
 
 if ((start)); then
+	group=ditto
+	if [[ -r "$home/config.json" ]]; then
+		# the group `ditto init --group NAME` chose
+		chosen="$(sed -n 's/^ *"group": *"\([^"]*\)".*/\1/p' "$home/config.json")"
+		group="${chosen:-$group}"
+	fi
+	if ! getent group "$group" >/dev/null; then
+		groupadd --system "$group"
+		echo "install-systemd.sh: created group $group; add the users who may use ditto: sudo usermod -aG $group USER" >&2
+	fi
 	systemctl daemon-reload
-	systemctl enable --now ditto-gc.timer ditto-pool.service
-	echo "install-systemd.sh: ditto-gc.timer and ditto-pool.service enabled and started" >&2
+	systemctl enable --now ditto-gc.timer ditto-pool.service ditto.service
+	echo "install-systemd.sh: ditto.service, ditto-gc.timer and ditto-pool.service enabled and started (socket /run/ditto/ditto.sock, group $group)" >&2
 fi

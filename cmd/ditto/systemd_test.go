@@ -10,7 +10,7 @@ import (
 	"github.com/dittodb/ditto/internal/testbtrfs"
 )
 
-var systemdUnits = []string{"ditto-gc.service", "ditto-gc.timer", "ditto-pool.service"}
+var systemdUnits = []string{"ditto.service", "ditto-gc.service", "ditto-gc.timer", "ditto-pool.service"}
 
 // TestSystemdUnits installs the units with scripts/install-systemd.sh into a
 // temporary folder, with the test's ditto binary and state directory (so
@@ -59,6 +59,14 @@ func TestSystemdUnits(t *testing.T) {
 		t.Errorf("the command of ditto-gc.service failed: %v\n%s", err, out)
 	}
 
+	serve := execStart(t, filepath.Join(dir, "ditto.service"))
+	if want := []string{dittoBin, "--home", f.home, "serve", "--socket", "/run/ditto/ditto.sock"}; strings.Join(serve, " ") != strings.Join(want, " ") {
+		t.Errorf("ditto.service runs %q, want %q", serve, want)
+	}
+	if v := unitValues(t, filepath.Join(dir, "ditto.service"), "KillMode"); len(v) != 1 || v[0] != "process" {
+		t.Errorf("ditto.service: KillMode=%v, want process: stopping the daemon must not stop the copies' servers", v)
+	}
+
 	f.unmountPool()
 	pool := execStart(t, filepath.Join(dir, "ditto-pool.service"))
 	if out, err := exec.Command(pool[0], pool[1:]...).CombinedOutput(); err != nil {
@@ -67,7 +75,7 @@ func TestSystemdUnits(t *testing.T) {
 	if !isMountpoint(f.pool) {
 		t.Fatalf("the command of ditto-pool.service did not mount the embedded pool at %s", f.pool)
 	}
-	for _, cond := range []string{"ditto-gc.service", "ditto-pool.service"} {
+	for _, cond := range []string{"ditto.service", "ditto-gc.service", "ditto-pool.service"} {
 		for _, p := range unitValues(t, filepath.Join(dir, cond), "ConditionPathExists") {
 			if _, err := os.Stat(p); err != nil {
 				t.Errorf("%s: ConditionPathExists=%s does not hold on an initialised embedded pool", cond, p)
