@@ -152,6 +152,12 @@ func (f *fixture) run(args ...string) result {
 	}
 	cmd := exec.Command(dittoBin, append([]string{"--home", f.home}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	return runDitto(f.t, cmd)
+}
+
+// runDitto runs cmd, a ditto command, and returns its outputs and exit code.
+func runDitto(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -159,7 +165,7 @@ func (f *fixture) run(args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		f.t.Fatalf("running ditto %v: %v", args, err)
+		t.Fatalf("running %v: %v", cmd.Args, err)
 	}
 	return r
 }
