@@ -39,17 +39,10 @@ type Options struct {
 	SweepEvery, GCEvery time.Duration
 }
 
-// Request limits: a client that sends its headers slowly, or idles on a
-// connection, is cut off.
-const (
-	headerTimeout = 5 * time.Second
-	idleTimeout   = time.Minute
-	maxHeader     = 16 << 10
-	// stopWait bounds how long a stopping daemon waits for requests in
-	// flight (a create takes well under a second; a destroy waits up to a
-	// minute for another process's).
-	stopWait = 30 * time.Second
-)
+// stopWait bounds how long a stopping daemon waits for requests in flight
+// (a create takes well under a second; a destroy waits up to a minute for
+// another process's).
+const stopWait = 30 * time.Second
 
 // Serve serves the API until ctx ends, then finishes the requests in
 // flight (for up to stopWait) and returns.
@@ -82,22 +75,16 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 		Log: log,
 		For: func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
 	})
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: headerTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeader,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			p, err := peerOf(c, admins)
-			if err != nil {
-				log.Warn("cannot tell who connected; its requests are refused", "error", err)
-				return ctx
-			}
-			return server.WithPeer(ctx, p)
-		},
-		ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+	hs := srv.HTTPServer()
+	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		p, err := peerOf(c, admins)
+		if err != nil {
+			log.Warn("cannot tell who connected; its requests are refused", "error", err)
+			return ctx
+		}
+		return server.WithPeer(ctx, p)
 	}
-	hs.RegisterOnShutdown(srv.StopHolds)
+	hs.ErrorLog = log.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug})
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	swept := make(chan struct{})

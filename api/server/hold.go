@@ -32,7 +32,7 @@ func (h *hold) isKept() bool {
 type holdSet struct {
 	mu       sync.Mutex
 	m        map[string]*hold
-	stop     chan struct{} // closed when the daemon stops
+	stop     chan struct{} // closed when the HTTP server shuts down
 	stopOnce sync.Once
 }
 
@@ -58,6 +58,9 @@ func (hs *holdSet) keep(id string) {
 	}
 }
 
+// stopAll ends every hold stream without destroying its copy: the daemon
+// is stopping, not its callers. A held copy still ends with its caller's
+// process (gc), and the caller destroys it when done.
 func (hs *holdSet) stopAll() { hs.stopOnce.Do(func() { close(hs.stop) }) }
 
 // hold streams the view of a copy just created, then a heartbeat every

@@ -58,12 +58,17 @@ type Options struct {
 	Heartbeat time.Duration
 }
 
-// Limits of a request.
+// Limits of a request: a client that sends its headers or body slowly,
+// does not read its answer, or idles on a connection is cut off.
 const (
-	maxBody     = 64 << 10
-	bodyTimeout = 10 * time.Second
-	// writeTimeout bounds each write to a client that does not read.
+	maxHeader     = 16 << 10
+	headerTimeout = 5 * time.Second
+	maxBody       = 64 << 10
+	bodyTimeout   = 10 * time.Second
+	// writeTimeout bounds each answer's write, counted from when it starts
+	// (a create may wait its turn for longer).
 	writeTimeout = 10 * time.Second
+	idleTimeout  = time.Minute
 )
 
 // Server is the API's handlers and the state they share: the queue of
@@ -95,13 +100,20 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler serves the API.
-func (s *Server) Handler() http.Handler { return s.mux }
-
-// StopHolds ends every hold stream without destroying its copy: the daemon
-// is stopping, not its callers. A held copy still ends with its caller's
-// process (gc), and the caller destroys it when done.
-func (s *Server) StopHolds() { s.holds.stopAll() }
+// HTTPServer returns an http.Server of the API with its limits; the
+// listener's owner adds how it learns its peers (ConnContext).
+func (s *Server) HTTPServer() *http.Server {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: headerTimeout,
+		MaxHeaderBytes:    maxHeader,
+		IdleTimeout:       idleTimeout,
+		// no WriteTimeout: it would count from the request, and a create
+		// may wait its turn longer; each answer sets its own deadline
+	}
+	hs.RegisterOnShutdown(s.holds.stopAll)
+	return hs
+}
 
 // route is one route of the API; the OpenAPI document lists the same.
 type route struct {
@@ -213,7 +225,7 @@ func (s *Server) destroy(w http.ResponseWriter, r *http.Request, d Domain) error
 	if err := d.Destroy(context.WithoutCancel(r.Context()), r.PathValue("id")); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusNoContent, nil)
 	return nil
 }
 
@@ -249,7 +261,7 @@ func (s *Server) keep(w http.ResponseWriter, r *http.Request, d Domain) error {
 		return err
 	}
 	s.holds.keep(id)
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusNoContent, nil)
 	return nil
 }
 
@@ -320,8 +332,13 @@ func tooLarge() error {
 	return &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("request body over %d KiB", maxBody>>10), Hint: "send only the fields of docs/api.yaml"}
 }
 
+// writeJSON answers with status and v as JSON (nil: no body).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+	if v == nil {
+		w.WriteHeader(status)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

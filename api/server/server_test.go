@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,10 +111,10 @@ func serve(t *testing.T, s *Server) (string, *client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Second,
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return WithPeer(ctx, Peer{Caller: ditto.Caller{UID: 1000}})
-		}}
+	hs := s.HTTPServer()
+	hs.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return WithPeer(ctx, Peer{Caller: ditto.Caller{UID: 1000}})
+	}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	c, err := client.New("unix://" + sock)
@@ -173,7 +172,7 @@ func TestNoPeerIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Second}
+	hs := s.HTTPServer()
 	go hs.Serve(ln)
 	defer hs.Close()
 	if a := raw(t, sock, "GET /v1/copies HTTP/1.1\r\nHost: d\r\n\r\n"); !strings.HasPrefix(a.Status, "401") || !strings.Contains(a.Body, `"unauthorized"`) {
@@ -287,7 +286,7 @@ func TestHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.StopHolds()
+	s.holds.stopAll() // as when the HTTP server shuts down
 	time.Sleep(100 * time.Millisecond)
 	lease.Close()
 	if destroyedWithin(v.ID, 300*time.Millisecond) {
