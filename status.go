@@ -17,12 +17,13 @@ type Status struct {
 	LowSpace    bool          `json:"low_space"` // less than twice the floor free
 	Golden      *Golden       `json:"golden"`    // nil before the first reseed
 	Generations int           `json:"generations"`
-	Copies      int           `json:"copies"`
+	Copies      int           `json:"copies"` // those of the caller (an admin: all)
 	Running     int           `json:"running"`
 }
 
-// Status gathers the pool, golden and copy counts.
-func (m *Manager) Status(ctx context.Context) (Status, error) {
+// Status gathers the pool, golden and copy counts; the copies counted are
+// those k may see.
+func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
 	s := Status{Home: m.Home.Dir, Backend: m.Config.Backend, Pool: m.Config.PoolPath + m.Config.Dataset}
 	var err error
 	if s.Usage, err = m.store.Usage(ctx); err != nil {
@@ -45,7 +46,7 @@ func (m *Manager) Status(ctx context.Context) (Status, error) {
 			s.Generations++
 		}
 	}
-	copies, err := m.Copies()
+	copies, err := m.CopiesFor(k)
 	if err != nil {
 		return s, err
 	}

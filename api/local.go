@@ -140,4 +140,4 @@ func (l Local) Keep(_ context.Context, id string) error {
 	return l.M.Keep(id)
 }
 
-func (l Local) Status(ctx context.Context) (ditto.Status, error) { return l.M.Status(ctx) }
+func (l Local) Status(ctx context.Context) (ditto.Status, error) { return l.M.Status(ctx, l.Caller) }
