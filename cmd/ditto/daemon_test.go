@@ -221,7 +221,7 @@ func TestDaemon(t *testing.T) {
 	})
 
 	t.Run("owners", func(t *testing.T) {
-		record(t, "security", "another user cannot list, get, reset, start or destroy a user's copy (404); root can", 6)
+		record(t, "security", "another user cannot list, get, reset, start or destroy a user's copy (404) nor count it in status; root can", 7)
 		a := d.createAs(t, &alice, "--ttl", "30m")
 		passwords = append(passwords, passwordOf(t, a.DatabaseURL))
 		mustPsql(t, a.DatabaseURL, "select 1")
@@ -233,6 +233,11 @@ func TestDaemon(t *testing.T) {
 		}
 		if cs := d.listAs(t, &bob); len(cs) != 0 {
 			t.Fatalf("bob lists alice's copies: %v", ids(cs))
+		}
+		for who, want := range map[*osUser]string{&alice: `"copies": 1`, &bob: `"copies": 0`} {
+			if out := d.mustAs(t, who, "status", "--format", "json"); !strings.Contains(out, want) {
+				t.Fatalf("%s's status: want %s: %s", who.name, want, out)
+			}
 		}
 		for _, cmd := range [][]string{{"copy", "get", a.ID}, {"copy", "reset", a.ID}, {"copy", "start", a.ID}, {"copy", "destroy", a.ID}} {
 			if r := d.as(t, &bob, cmd...); r.code == 0 || !strings.Contains(r.stderr, "no such copy") {
