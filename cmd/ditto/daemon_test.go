@@ -201,7 +201,7 @@ func TestDaemon(t *testing.T) {
 	var passwords []string
 
 	t.Run("copy run without sudo", func(t *testing.T) {
-		record(t, "security", "a member of the socket's group runs copy run without sudo: the command runs as that user with a working DATABASE_URL; exit code kept", 1)
+		record(t, "security", "a member of the socket's group runs copy run without sudo: the command runs as that user with a working DATABASE_URL; exit code kept; --keep-on-failure keeps the copy", 2)
 		r := d.as(t, &alice, "copy", "run", "--", "sh", "-c", `id -u; psql -X -At -c 'select count(*) from customer'; exit 7`)
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		if r.code != 7 || len(lines) != 2 || lines[0] != strconv.Itoa(int(alice.uid)) || lines[1] != "10000" {
@@ -210,6 +210,15 @@ func TestDaemon(t *testing.T) {
 		if cs := d.listAs(t, &alice); len(cs) != 0 {
 			t.Fatalf("copy run left copies behind: %v", ids(cs))
 		}
+		if r := d.as(t, &alice, "copy", "run", "--keep-on-failure", "--", "sh", "-c", "exit 3"); r.code != 3 {
+			t.Fatalf("copy run --keep-on-failure of a failing command: want exit 3: %s", r)
+		}
+		time.Sleep(200 * time.Millisecond) // the end of its hold must not take it
+		cs := d.listAs(t, &alice)
+		if len(cs) != 1 || cs[0].State != "running" {
+			t.Fatalf("copy run --keep-on-failure: want its copy kept and running: %+v", cs)
+		}
+		d.mustAs(t, &alice, "copy", "destroy", cs[0].ID)
 	})
 
 	t.Run("outside the group", func(t *testing.T) {
