@@ -117,7 +117,7 @@ func (s *Server) pidFileReady() (ready, known bool) {
 		return false, true // not written yet
 	}
 	lines := strings.Split(string(b), "\n")
-	if len(lines) < 8 || lines[0] != strconv.Itoa(s.Proc.PID) { // partly written, or a crashed server's
+	if len(lines) < 8 || lines[0] != strconv.Itoa(s.OwnPID) { // partly written, or a crashed server's
 		return false, true
 	}
 	status := strings.TrimSpace(lines[7])

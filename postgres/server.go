@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto/internal/proc"
+	"github.com/dittodb/ditto/sandbox"
 )
 
 // ServerOptions says how to start one postgres process. Everything that
@@ -25,11 +26,18 @@ type ServerOptions struct {
 	Listen    string   // listen_addresses; "" means no TCP at all
 	Settings  []string // extra "key=value", each passed as -c key=value
 	LogFile   string   // server stdout+stderr appended here (owned by User, 0600); "" discards
+	// Sandbox, when set, confines the server (see package sandbox); the
+	// program must call sandbox.Main. Errors wrapping sandbox.ErrUnavailable
+	// mean this machine cannot.
+	Sandbox *sandbox.Spec
 }
 
 // Server is a started postmaster.
 type Server struct {
-	Proc      proc.Ref
+	Proc proc.Ref
+	// OwnPID is the PID the postmaster knows itself by, as it writes it into
+	// postmaster.pid: in a sandbox, that of its PID namespace.
+	OwnPID    int
 	Port      int
 	SocketDir string
 	DataDir   string
@@ -78,15 +86,41 @@ func Start(ctx context.Context, o ServerOptions) (*Server, error) {
 	cmd.Dir = "/"
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	pid, err := startProcess(cmd, o.Sandbox)
+	if errors.Is(err, sandbox.ErrExited) {
+		return nil, fmt.Errorf("postgres exited at once in its sandbox; %s\nfix the cause above and start it again", endOfLog(o.LogFile))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	ref, err := proc.Lookup(cmd.Process.Pid)
-	go cmd.Wait() // reap it, so it never lingers as a zombie while ditto lives
-	if err != nil {
-		return nil, fmt.Errorf("postgres (pid %d) exited at once; %s\nfix the cause above and start it again", cmd.Process.Pid, endOfLog(o.LogFile))
+	ref, err := proc.Lookup(pid)
+	var own int
+	if err == nil {
+		own, err = proc.InnerPID(pid)
 	}
-	return &Server{Proc: ref, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile}, nil
+	if err != nil {
+		return nil, fmt.Errorf("postgres (pid %d) exited at once; %s\nfix the cause above and start it again", pid, endOfLog(o.LogFile))
+	}
+	return &Server{Proc: ref, OwnPID: own, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile}, nil
+}
+
+// startProcess starts cmd, in a sandbox when spec is set, and returns the
+// host PID of postgres. The postmaster is what ditto records, finds by its
+// -D and signals, sandboxed or not; a sandbox's init exits with it.
+func startProcess(cmd *exec.Cmd, spec *sandbox.Spec) (int, error) {
+	if spec == nil {
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		go cmd.Wait() // reap it, so it never lingers as a zombie while ditto lives
+		return cmd.Process.Pid, nil
+	}
+	init, pid, err := sandbox.Start(cmd, *spec)
+	if err != nil {
+		return 0, err
+	}
+	go init.Wait()
+	return pid, nil
 }
 
 // Stop asks the postmaster for a fast shutdown (SIGINT: abort sessions,

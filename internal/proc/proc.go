@@ -80,6 +80,26 @@ func Parent(pid int) (int, error) {
 	return strconv.Atoi(fields[1])
 }
 
+// InnerPID returns the PID that process pid has in its own PID namespace
+// (the last of NSpid in /proc/PID/status): the one it knows itself by, and
+// writes into files such as postmaster.pid. Outside any namespace of its
+// own, that is pid.
+func InnerPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if ids, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(ids)
+			if len(f) > 0 {
+				return strconv.Atoi(f[len(f)-1])
+			}
+		}
+	}
+	return pid, nil // kernels before 4.1 have no NSpid, nor such namespaces for ditto
+}
+
 func startTime(pid int) (uint64, error) {
 	fields, err := stat(pid)
 	if err != nil {
