@@ -46,7 +46,16 @@ type Config struct {
 	// Group is the group whose members may use `ditto serve`'s socket;
 	// empty: DefaultGroup.
 	Group string `json:"group,omitempty"`
+	// Sandbox is "on" (also when empty: homes made before it existed) or
+	// "off": whether copies' servers start confined (package sandbox).
+	Sandbox string `json:"sandbox,omitempty"`
 }
+
+// SandboxOn and SandboxOff are the values of Config.Sandbox.
+const (
+	SandboxOn  = "on"
+	SandboxOff = "off"
+)
 
 // DefaultConfig returns the settings ditto uses unless told otherwise.
 func DefaultConfig() Config {
@@ -62,6 +71,7 @@ func DefaultConfig() Config {
 		PortMin: 5433,
 		PortMax: 6432,
 		MinFree: 1 << 30,
+		Sandbox: SandboxOn,
 	}
 }
 
@@ -76,6 +86,11 @@ func (c Config) validate() error {
 	case "btrfs", "zfs":
 	default:
 		return fmt.Errorf("unknown backend %q: use --backend btrfs or --backend zfs", c.Backend)
+	}
+	switch c.Sandbox {
+	case "", SandboxOn, SandboxOff:
+	default:
+		return fmt.Errorf("unknown sandbox setting %q: use --sandbox on or --sandbox off", c.Sandbox)
 	}
 	if c.Role == "" || c.PGUser == "" {
 		return errors.New("role and pg user must not be empty")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dittodb/ditto/internal/proc"
 	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/sandbox"
 	"github.com/dittodb/ditto/storage"
 )
 
@@ -179,17 +180,34 @@ func (m *Manager) startServer(ctx context.Context, c *Copy, bin postgres.Bin) er
 	return m.serverReady(ctx, c, srv)
 }
 
-// spawnServer execs the copy's postgres and puts its process into c.
+// spawnServer execs the copy's postgres and puts its process and how
+// confined it is into c. Where this machine cannot make a sandbox, the
+// server starts unconfined, with a warning, and the record says so.
 func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*postgres.Server, error) {
-	srv, err := m.pg.Start(ctx, postgres.ServerOptions{
+	o := postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: c.DataDir, Port: c.Port,
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
 		Settings: postgres.CopySettings(c.Durable, c.Settings),
-	})
+	}
+	if m.Config.Sandbox != SandboxOff {
+		// the state directory holds every copy's record, log and socket
+		// folder; the pool every copy's and golden's data
+		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{c.DataDir, c.SocketDir}}
+	}
+	srv, err := m.pg.Start(ctx, o)
+	if errors.Is(err, sandbox.ErrUnavailable) {
+		m.Log.Warn("copy server starts without its sandbox: its superuser can reach other copies and ditto's files; `ditto doctor` says what is missing",
+			"id", c.ID, "reason", err)
+		o.Sandbox = nil
+		srv, err = m.pg.Start(ctx, o)
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.Postmaster = srv.Proc
+	c.Postmaster, c.Sandbox = srv.Proc, sandbox.None
+	if o.Sandbox != nil {
+		c.Sandbox = sandbox.Full
+	}
 	return srv, nil
 }
 

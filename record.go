@@ -11,6 +11,7 @@ import (
 
 	"github.com/dittodb/ditto/internal/proc"
 	"github.com/dittodb/ditto/internal/state"
+	"github.com/dittodb/ditto/sandbox"
 )
 
 // CopyState is where a copy is in its life, as recorded. A live ditto
@@ -53,6 +54,9 @@ type Copy struct {
 	// read as root's.
 	OwnerUID  int    `json:"owner_uid"`
 	OwnerName string `json:"owner_name,omitempty"`
+	// Sandbox is how confined the running server is; empty in records made
+	// before sandboxing, whose servers ran unconfined.
+	Sandbox sandbox.Level `json:"sandbox,omitempty"`
 	// Owner is the process whose life bounds the copy (a `copy run`). gc
 	// removes the copy once its owner is gone; while it lives, the TTL waits.
 	Owner *proc.Ref `json:"owner,omitempty"`

@@ -26,6 +26,8 @@ var changeable = []struct {
 		func(c Config) string { return c.Listen }},
 	{"group", "ditto serve's socket", func(d *Config, s Config) { d.Group = s.Group },
 		Config.ServeGroup},
+	{"sandbox", "copy servers started from now on", func(d *Config, s Config) { d.Sandbox = s.Sandbox },
+		func(c Config) string { return firstNonEmpty(c.Sandbox, SandboxOn) }},
 	{"pg-bin", "the next reseed", func(d *Config, s Config) { d.PGBin = s.PGBin },
 		func(c Config) string { return firstNonEmpty(c.PGBin, "the newest found") }},
 }

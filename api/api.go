@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dittodb/ditto"
+	"github.com/dittodb/ditto/sandbox"
 )
 
 // Copy is the view of a copy. DatabaseURL carries its password: only the
@@ -27,6 +28,9 @@ type Copy struct {
 	Labels      map[string]string `json:"labels"`
 	OwnerUID    int               `json:"owner_uid"`
 	Owner       string            `json:"owner,omitempty"` // the owner's user name
+	// Sandbox is how confined the copy's server is: "full", or "none" when
+	// it runs as a plain process of the servers' OS user (see ditto doctor).
+	Sandbox string `json:"sandbox"`
 }
 
 // ViewOf returns the view of c; withSecret adds its URL.
@@ -34,6 +38,10 @@ func ViewOf(c *ditto.Copy, withSecret bool) Copy {
 	v := Copy{
 		ID: c.ID, State: c.Status(), Port: c.Port, Host: c.Host, Database: c.Database, User: c.Role,
 		Golden: c.Generation, CreatedAt: c.CreatedAt, Labels: c.Labels, OwnerUID: c.OwnerUID, Owner: c.OwnerName,
+		Sandbox: string(c.Sandbox),
+	}
+	if v.Sandbox == "" {
+		v.Sandbox = string(sandbox.None)
 	}
 	if withSecret {
 		v.DatabaseURL = c.URL()

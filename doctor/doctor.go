@@ -20,6 +20,7 @@ import (
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/postgres"
+	"github.com/dittodb/ditto/sandbox"
 )
 
 // CheckStatus is the outcome of one doctor check.
@@ -76,6 +77,7 @@ func Run(ctx context.Context, homeDir string, log hclog.Logger) *Report {
 	d.kernel()
 	d.tools()
 	d.permissions()
+	d.confinement()
 	d.poolConfig()
 	if d.haveCfg {
 		d.pool()
@@ -305,6 +307,24 @@ func (d *doctor) permissions() {
 		d.add("permissions.pg-user", CheckOK, fmt.Sprintf("postgres runs as %s (uid %d)", u.Name, u.UID), "")
 	}
 }
+
+// confinement reports whether copies' servers start sandboxed, and if
+// not, why and how to get it.
+func (d *doctor) confinement() {
+	if d.cfg.Sandbox == ditto.SandboxOff {
+		d.add("sandbox", CheckWarn, "off (ditto init --sandbox off): "+unconfined,
+			"ditto init --sandbox on (applies to copy servers started from then on)")
+		return
+	}
+	if err := sandbox.Probe(); err != nil {
+		d.add("sandbox", CheckWarn, fmt.Sprintf("copies' servers start unconfined (sandbox: none): %v; %s", err, unconfined),
+			"run ditto as root on a Linux kernel with mount, PID and IPC namespaces; inside a container, give it CAP_SYS_ADMIN (e.g. docker run --privileged)")
+		return
+	}
+	d.add("sandbox", CheckOK, "copies' servers start in their own mount, PID and IPC namespaces (sandbox: full)", "")
+}
+
+const unconfined = "every copy's superuser can list and kill the other copies' servers, read and write their data and connect to them without their password"
 
 // writable reports whether this process may create files in dir, or, while
 // dir does not exist yet, in the nearest existing folder above it.

@@ -201,6 +201,7 @@ type copyInfo struct {
 	Golden      string            `json:"golden"`
 	ExpiresAt   *time.Time        `json:"expires_at"`
 	Labels      map[string]string `json:"labels"`
+	Sandbox     string            `json:"sandbox"`
 }
 
 func (f *fixture) create(args ...string) copyInfo {

@@ -19,7 +19,7 @@ directory (for machines with the ZFS module but no spare disk), imported again
 on demand. The choices are kept in <home>/config.json for every other command.
 
 Running init again on the same home changes only what its flags say:
---port-range, --min-free, --listen, --group and --pg-bin are saved and apply to new
+--port-range, --min-free, --listen, --group, --sandbox and --pg-bin are saved and apply to new
 copies (--pg-bin: to the next reseed); copies that exist keep their port and
 address. --role, --pg-user, --size, --backend, --path and --dataset are what
 the pool and golden are built on: a different value is refused, with the
@@ -43,6 +43,7 @@ Examples:
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1", Usage: "addresses copies listen on: `ADDR`s of this machine, comma-separated, or * for all"},
 			&cli.StringFlag{Name: "port-range", Value: "5433-6432", Usage: "ports for copies, `MIN-MAX`"},
 			&cli.StringFlag{Name: "group", Usage: "the `GROUP` whose members may use the socket of ditto serve (created if missing; default ditto)"},
+			&cli.StringFlag{Name: "sandbox", Value: ditto.SandboxOn, Usage: "on: each copy's server runs confined (own mount, PID and IPC namespaces; needs root); off: as a plain process of the postgres user, which any copy's superuser can reach from another"},
 			&cli.StringFlag{Name: "min-free", DefaultText: "1G, or a tenth of a smaller pool", Usage: "refuse new copies when the pool has less free space than this"},
 		},
 		Action: func(c *cli.Context) error {
@@ -54,6 +55,7 @@ Examples:
 			cfg := ditto.DefaultConfig()
 			cfg.Backend, cfg.PoolPath, cfg.Dataset = c.String("backend"), c.String("path"), c.String("dataset")
 			cfg.PGBin, cfg.Role, cfg.Listen = c.String("pg-bin"), c.String("role"), c.String("listen")
+			cfg.Sandbox = c.String("sandbox")
 			if u := c.String("pg-user"); u != "" {
 				cfg.PGUser = u
 			}

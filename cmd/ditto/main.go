@@ -19,12 +19,15 @@ import (
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/daemon"
+	"github.com/dittodb/ditto/sandbox"
+
 	// the storage backends ditto can open, registered by their packages
 	_ "github.com/dittodb/ditto/storage/btrfs"
 	_ "github.com/dittodb/ditto/storage/zfs"
 )
 
 func main() {
+	sandbox.Main() // ditto re-executed as a copy's sandbox init
 	os.Exit(run(os.Args))
 }
 
