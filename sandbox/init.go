@@ -131,25 +131,31 @@ func reap(child int, sigs <-chan os.Signal) int {
 // devices are the nodes of the minimal /dev.
 var devices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 
-// mountView makes the sandbox's mount namespace private, covers /tmp, /dev
-// and s.Hide with empty tmpfs, puts back s.Keep and the devices by bind
-// mounts of what was opened before, and mounts a /proc of the new PID
-// namespace. The host's mounts are not changed.
+// mountView makes the sandbox's mount namespace private, detaches every
+// mount at or below /tmp, /dev and s.Hide (so that no other copy's dataset
+// stays mounted in here, which would keep it busy), covers those folders
+// with empty tmpfs, puts back clones of s.Keep and the devices taken
+// before, and mounts a /proc of the new PID namespace. The host's mounts
+// are not changed.
 func mountView(s Spec) error {
 	if err := unix.Mount("", "/", "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("making the mounts private: %w", err)
 	}
 	keep := append(append([]string{}, s.Keep...), devices...)
-	fds := make([]int, len(keep))
+	trees := make([]int, len(keep))
 	for i, p := range keep {
-		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
-			return fmt.Errorf("opening %s: %w", p, err)
+			return fmt.Errorf("taking %s: %w", p, err)
 		}
 		defer unix.Close(fd)
-		fds[i] = fd
+		trees[i] = fd
 	}
-	for _, c := range covers(s.Hide) {
+	cs := covers(s.Hide)
+	if err := detachBelow(cs); err != nil {
+		return err
+	}
+	for _, c := range cs {
 		mode, flags := "0755", uintptr(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 		if c == "/tmp" {
 			mode, flags = "1777", unix.MS_NOSUID|unix.MS_NODEV
@@ -159,7 +165,7 @@ func mountView(s Spec) error {
 		}
 	}
 	for i, p := range keep {
-		if err := bindFD(fds[i], p); err != nil {
+		if err := attach(trees[i], p); err != nil {
 			return err
 		}
 	}
@@ -170,6 +176,56 @@ func mountView(s Spec) error {
 		return fmt.Errorf("mounting /proc: %w", err)
 	}
 	return nil
+}
+
+// detachBelow lazily unmounts, in this namespace, every mount at or below
+// one of dirs, deepest first.
+func detachBelow(dirs []string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMountPoint(f[4])
+		for _, d := range dirs {
+			if mp == d || strings.HasPrefix(mp, d+"/") {
+				points = append(points, mp)
+				break
+			}
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, mp := range points {
+		// EINVAL: gone with a mount above it, or stacked twice on one point
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("detaching %s: %w", mp, err)
+		}
+	}
+	return nil
+}
+
+// unescapeMountPoint undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPoint(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				out = append(out, byte(v))
+				i += 3
+				continue
+			}
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
 }
 
 // covers returns /tmp, /dev and hide, without any folder that lies below
@@ -193,9 +249,9 @@ func covers(hide []string) []string {
 	return out
 }
 
-// bindFD mounts what fd (opened with O_PATH) names at path, creating path
-// in the tmpfs that covers it.
-func bindFD(fd int, path string) error {
+// attach mounts the detached tree fd (from open_tree) at path, creating
+// path in the tmpfs that covers it.
+func attach(fd int, path string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", path, err)
@@ -212,8 +268,7 @@ func bindFD(fd int, path string) error {
 	} else {
 		f.Close()
 	}
-	src := "/proc/self/fd/" + strconv.Itoa(fd)
-	if err := unix.Mount(src, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("keeping %s visible: %w", path, err)
 	}
 	return nil

@@ -26,8 +26,9 @@ func TestCovers(t *testing.T) {
 }
 
 // TestStart runs a shell in a sandbox: it sees the kept folder but not the
-// hidden one's other files, only its own processes, and its exit status
-// comes back through the init, past an orphan that exits with status 2.
+// hidden one's other files, nor a mount below it (detached, so it cannot
+// stay busy), only its own processes, and its exit status comes back
+// through the init, past an orphan that exits with status 2.
 func TestStart(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("sandboxes need root")
@@ -39,8 +40,13 @@ func TestStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	mounted := filepath.Join(hidden, "secret")
+	if err := syscall.Mount("tmpfs", mounted, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mounted, 0) })
 	var out bytes.Buffer
-	cmd := exec.Command("/bin/sh", "-c", `(sleep 0.1; exit 2) & ls `+hidden+`; ps -eo pid,args; touch `+keep+`/made; sleep 0.3; exit 7`)
+	cmd := exec.Command("/bin/sh", "-c", `(sleep 0.1; exit 2) & ls `+hidden+`; ps -eo pid,args; cat /proc/self/mountinfo; touch `+keep+`/made; sleep 0.3; exit 7`)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	os.Chmod(keep, 0o777)
