@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,8 +133,8 @@ func reap(child int, sigs <-chan os.Signal) int {
 var devices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
 
 // mountView makes the sandbox's mount namespace private, detaches every
-// mount at or below /tmp, /dev and s.Hide (so that no other copy's dataset
-// stays mounted in here, which would keep it busy), covers those folders
+// mount at or below /tmp and s.Hide (so that no other copy's dataset stays
+// mounted in here, which would keep it busy), covers those and /dev
 // with empty tmpfs, puts back clones of s.Keep and the devices taken
 // before, and mounts a /proc of the new PID namespace. The host's mounts
 // are not changed.
@@ -152,7 +153,8 @@ func mountView(s Spec) error {
 		trees[i] = fd
 	}
 	cs := covers(s.Hide)
-	if err := detachBelow(cs); err != nil {
+	// /dev's own mounts (pts, shm) pin nothing of ditto's: covered only
+	if err := detachBelow(slices.DeleteFunc(slices.Clone(cs), func(c string) bool { return c == "/dev" })); err != nil {
 		return err
 	}
 	for _, c := range cs {
@@ -179,7 +181,9 @@ func mountView(s Spec) error {
 }
 
 // detachBelow lazily unmounts, in this namespace, every mount at or below
-// one of dirs, deepest first.
+// one of dirs. Each unmount waits for an RCU grace period (about a
+// millisecond), so only the outermost ones are unmounted: MNT_DETACH takes
+// the mounts below along.
 func detachBelow(dirs []string) error {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -199,11 +203,16 @@ func detachBelow(dirs []string) error {
 			}
 		}
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(points)))
-	for _, mp := range points {
-		// EINVAL: gone with a mount above it, or stacked twice on one point
-		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("detaching %s: %w", mp, err)
+	for _, mp := range outermost(points) {
+		// until EINVAL: no mount left there, also of several stacked on it
+		for {
+			err := unix.Unmount(mp, unix.MNT_DETACH)
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("detaching %s: %w", mp, err)
+			}
 		}
 	}
 	return nil
@@ -231,9 +240,15 @@ func unescapeMountPoint(s string) string {
 // covers returns /tmp, /dev and hide, without any folder that lies below
 // another one: covering the outer one hides it already.
 func covers(hide []string) []string {
-	all := append([]string{"/tmp", "/dev"}, hide...)
-	for i := range all {
-		all[i] = filepath.Clean(all[i])
+	return outermost(append([]string{"/tmp", "/dev"}, hide...))
+}
+
+// outermost returns paths, cleaned, sorted, once each, without those below
+// another one.
+func outermost(paths []string) []string {
+	all := make([]string, len(paths))
+	for i, p := range paths {
+		all[i] = filepath.Clean(p)
 	}
 	sort.Strings(all)
 	var out []string
