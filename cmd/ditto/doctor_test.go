@@ -138,6 +138,7 @@ func TestDoctorWithoutPool(t *testing.T) {
 		}
 		rep.expect(t, "permissions", "fail", "not root", "--home")
 		rep.expect(t, "pool.config", "fail", "no permission", "sudo")
+		rep.expect(t, "sandbox", "warn", "sandbox: none", "does not run as root", "run ditto as root")
 	})
 }
 

@@ -84,6 +84,7 @@ func TestSandbox(t *testing.T) {
 			t.Fatalf("copy %s: sandbox %q, want full", c.ID, c.Sandbox)
 		}
 	}
+	f.doctor().expect(t, "sandbox", "ok", "sandbox: full")
 
 	t.Run("attacks from inside a copy fail", func(t *testing.T) {
 		record(t, "sandbox", "from copy A as superuser: ps, psql to B's socket, see/read/write B's files and log, ditto's records, kill B", 9)
@@ -135,6 +136,7 @@ func TestSandbox(t *testing.T) {
 	t.Run("without the sandbox the attacks succeed", func(t *testing.T) {
 		f := f.with(t)
 		f.must("init", "--sandbox", "off")
+		f.doctor().expect(t, "sandbox", "warn", "--sandbox off", "ditto init --sandbox on")
 		c, d := f.create(), f.create()
 		for _, l := range f.list() {
 			if want := map[string]string{c.ID: "none", d.ID: "none", a.ID: "full", b.ID: "full"}[l.ID]; l.Sandbox != want {
