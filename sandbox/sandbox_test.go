@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/dittodb/ditto/internal/proc"
 )
 
 func TestMain(m *testing.M) {
@@ -56,6 +58,10 @@ func TestStart(t *testing.T) {
 	}
 	if pid == init.Process.Pid {
 		t.Fatalf("Start returned the init's PID %d, want its child's", pid)
+	}
+	// the shell is the init's first child: PID 2 apart from the init's threads
+	if inner, err := proc.InnerPID(pid); err != nil || inner == pid || inner < 2 {
+		t.Fatalf("the shell (host PID %d) has PID %d, %v in its namespace", pid, inner, err)
 	}
 	err = init.Wait()
 	var ee *exec.ExitError
