@@ -30,7 +30,8 @@ Examples:
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "socket", Value: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group); flags override it"},
+			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
 		},
@@ -39,14 +40,38 @@ Examples:
 			if err != nil {
 				return err
 			}
-			group := c.String("group")
-			if group == "" {
-				group = m.Config.ServeGroup()
+			fc, err := serveConfig(c)
+			if err != nil {
+				return err
 			}
-			return daemon.Serve(c.Context, m, logger(c), daemon.Options{
-				Socket: c.String("socket"), Group: group, AdminGroup: c.String("admin-group"),
-				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute,
-			})
+			o := daemon.Options{Socket: fc.Socket, Group: fc.Group, AdminGroup: fc.AdminGroup,
+				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
+			if o.Socket == "" {
+				o.Socket = daemon.DefaultSocket
+			}
+			if o.Group == "" {
+				o.Group = m.Config.ServeGroup()
+			}
+			return daemon.Serve(c.Context, m, logger(c), o)
 		},
 	}
+}
+
+// serveConfig reads the daemon's config file and applies the flags given
+// on the command line over it.
+func serveConfig(c *cli.Context) (daemon.FileConfig, error) {
+	path, optional := c.String("config"), false
+	if path == "" {
+		path, optional = daemon.DefaultConfigFile, true
+	}
+	fc, err := daemon.LoadConfig(path, optional)
+	if err != nil {
+		return fc, err
+	}
+	for flag, field := range map[string]*string{"socket": &fc.Socket, "group": &fc.Group, "admin-group": &fc.AdminGroup} {
+		if c.IsSet(flag) {
+			*field = c.String(flag)
+		}
+	}
+	return fc, nil
 }

@@ -1,0 +1,35 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	if c, err := LoadConfig(filepath.Join(dir, "missing.yaml"), true); err != nil || c != (FileConfig{}) {
+		t.Fatalf("a missing optional config: %+v, %v; want empty, nil", c, err)
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml"), false); err == nil {
+		t.Fatal("a missing config given with --config was accepted")
+	}
+	write := func(text string) string {
+		p := filepath.Join(dir, "serve.yaml")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := LoadConfig(write("socket: /tmp/d.sock\ngroup: ci\nadmin_group: wheel\n"), false)
+	if err != nil || c != (FileConfig{Socket: "/tmp/d.sock", Group: "ci", AdminGroup: "wheel"}) {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	if c, err := LoadConfig(write(""), false); err != nil || c != (FileConfig{}) {
+		t.Fatalf("an empty config: %+v, %v", c, err)
+	}
+	if _, err := LoadConfig(write("sockt: /tmp/d.sock\n"), false); err == nil || !strings.Contains(err.Error(), "sockt") {
+		t.Fatalf("a misspelt key: %v; want an error naming it", err)
+	}
+}
