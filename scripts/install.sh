@@ -6,19 +6,22 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/install.sh [--no-link]
+usage: scripts/install.sh [--no-link] [--test]
 
 Installs ditto's dependencies with apt-get and the Go module proxy, then
 builds bin/ditto. Unless --no-link is given, /usr/local/bin/ditto is linked
 to it so `ditto` is on the PATH, and the systemd units (gc timer, pool
-mount at boot) are installed when systemd runs.
+mount at boot) are installed when systemd runs. --test also installs what
+the test suite needs beyond that (pytest, psycopg and Node for the SDKs).
 USAGE
 }
 
 link=1
+test=0
 for arg in "$@"; do
 	case "$arg" in
 	--no-link) link=0 ;;
+	--test) test=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -29,6 +32,11 @@ cd "$(dirname "$0")/.."
 
 # systemd gives systemd-analyze (the units' test), zsh the completion test
 packages=(postgresql-15 postgresql-client-15 btrfs-progs libbtrfs-dev gcc util-linux ca-certificates iproute2 systemd zsh)
+if ((test)); then
+	# the SDKs' tests: Debian's pytest and psycopg, Node's test runner and npm
+	packages+=(python3-pytest python3-psycopg)
+	command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,6 +60,8 @@ mkdir -p bin
 go build -o bin/ditto ./cmd/ditto
 if ((link)); then
 	ln -sf "$PWD/bin/ditto" /usr/local/bin/ditto
+	# the CI steps' script, where ci/gitlab/ditto.yml looks for it
+	install -D -m 0755 ci/ditto-ci.sh /usr/local/share/ditto/ditto-ci.sh
 	scripts/install-systemd.sh --bin /usr/local/bin/ditto
 fi
 echo "install.sh: built $PWD/bin/ditto ($(go version | cut -d' ' -f3))" >&2

@@ -31,7 +31,7 @@ zfs_e2e='^Test(Copies|CrashPoints|InterruptedReseed|DeadCopyServer|DoctorWithPoo
 zfs_reliability_tests='^Test(Access|ErrorsTellWhatToDo|PoolFull|BadInput|Load|DamagedRecord|CopySettings)$'
 
 cd "$(dirname "$0")/.."
-scripts/install.sh --no-link
+scripts/install.sh --no-link --test
 export PATH="$PWD/bin:$PATH"
 go vet ./...
 go test -count=1 -timeout 30m ./...

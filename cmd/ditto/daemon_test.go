@@ -135,7 +135,13 @@ func newUser(t *testing.T, name string, groups map[string]uint32) osUser {
 
 // command returns ditto run as u (nil: root) through the daemon.
 func (d *daemonProc) command(u *osUser, args ...string) *exec.Cmd {
-	cmd := exec.Command(dittoBin, args...)
+	return d.program(u, dittoBin, args...)
+}
+
+// program returns the program name run as u (nil: root), with the
+// daemon's address in DITTO_SERVER.
+func (d *daemonProc) program(u *osUser, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
 	cmd.Env = append(commandEnv(os.Environ()), "DITTO_SERVER=unix://"+d.socket, "HOME=/tmp")
 	cmd.Dir = "/"
 	if u != nil {
