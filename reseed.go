@@ -35,6 +35,9 @@ type ReseedOptions struct {
 	Rules string
 	// AllowUnmasked loads data even when the rules' check finds problems.
 	AllowUnmasked bool
+	// AfterRestore is a file of SQL run on the golden after the restore
+	// and masking, before it is frozen (e.g. to mark it as not production).
+	AfterRestore string
 }
 
 // UseDumpPath applies DITTO_DUMP_PATH's rule: with a source URL it is where
@@ -62,6 +65,9 @@ type plan struct {
 	// maskedDumpOut, with masking, is where the masked dump of the golden
 	// is written for reuse (DITTO_DUMP_PATH).
 	maskedDumpOut string
+	// afterRestore is SQL run on the golden before it is frozen, and
+	// afterRestoreFile where it came from.
+	afterRestore, afterRestoreFile string
 }
 
 // Reseed builds a new golden generation and makes it current. A failure or
@@ -130,6 +136,13 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err != nil {
 		return Golden{}, err
 	}
+	var afterRestore []byte
+	if o.AfterRestore != "" {
+		// read now: a missing file must not cost a whole restore
+		if afterRestore, err = os.ReadFile(o.AfterRestore); err != nil {
+			return Golden{}, invalidf("--after-restore: %v", err)
+		}
+	}
 	var maskedDumpOut string
 	if masker != nil {
 		// the raw dump must not persist: keep the masked one instead
@@ -172,6 +185,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 			Masked:     masker != nil,
 		},
 		bin: bin, dump: info, jobs: o.Jobs, masking: masker, maskedDumpOut: maskedDumpOut,
+		afterRestore: string(afterRestore), afterRestoreFile: o.AfterRestore,
 	}
 	if p.jobs <= 0 {
 		p.jobs = runtime.NumCPU()
@@ -347,6 +361,14 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	t = time.Now()
 	if err := postgres.WaitSessionsGone(ctx, conn); err != nil {
 		return err
+	}
+	if p.afterRestore != "" {
+		// one simple-protocol message: every statement, in one transaction
+		// unless the file says otherwise
+		if _, err := conn.Exec(ctx, p.afterRestore); err != nil {
+			return invalidf("--after-restore %s failed on the golden (the current golden is unchanged): %v", p.afterRestoreFile, err)
+		}
+		m.Log.Info("after-restore SQL done", "file", p.afterRestoreFile)
 	}
 	// fsync is off while restoring (a crash discards the building volume
 	// anyway); the clean shutdown writes every page out and Freeze syncs

@@ -15,9 +15,12 @@ func TestViewAndEnv(t *testing.T) {
 	got := strings.Join(ViewOf(c, true).Env("MY_DB"), "\n")
 	want := strings.Join([]string{
 		"DATABASE_URL=" + c.URL(), "DITTO_COPY_ID=3f9a01bc", "PGHOST=127.0.0.1", "PGPORT=5433",
-		"PGUSER=ditto", "PGPASSWORD=p/w:@x", "PGDATABASE=app db", "MY_DB=" + c.URL(),
+		"PGUSER=ditto", "PGPASSWORD=p/w:@x", "PGDATABASE=app db", "DISABLE_DATABASE_ENVIRONMENT_CHECK=1", "MY_DB=" + c.URL(),
 	}, "\n")
 	if got != want {
 		t.Fatalf("Env =\n%s\nwant\n%s", got, want)
+	}
+	if names := strings.Join(EnvNames(), " "); names != "DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE DISABLE_DATABASE_ENVIRONMENT_CHECK" {
+		t.Fatalf("EnvNames = %s", names)
 	}
 }

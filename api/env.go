@@ -3,11 +3,15 @@ package api
 import (
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Env returns the variables a command gets to reach the copy: its URL
-// (also under each extra name) and libpq's PG* variables. The view must
-// carry its URL (ViewOf with the secret).
+// (also under each extra name), libpq's PG* variables, and what tells
+// frameworks that guard a production database that this one is disposable
+// (a golden restored from production says so in its own tables, e.g.
+// Rails' ar_internal_metadata, and the golden stays as restored). The view
+// must carry its URL (ViewOf with the secret).
 func (v Copy) Env(extraNames ...string) []string {
 	password := ""
 	if u, err := url.Parse(v.DatabaseURL); err == nil {
@@ -21,9 +25,21 @@ func (v Copy) Env(extraNames ...string) []string {
 		"PGUSER=" + v.User,
 		"PGPASSWORD=" + password,
 		"PGDATABASE=" + v.Database,
+		"DISABLE_DATABASE_ENVIRONMENT_CHECK=1", // Rails' ProtectedEnvironmentError
 	}
 	for _, n := range extraNames {
 		env = append(env, n+"="+v.DatabaseURL)
 	}
 	return env
+}
+
+// EnvNames returns the names of the variables Env sets (without extra
+// names), for the unset line of `ditto env destroy`.
+func EnvNames() []string {
+	var names []string
+	for _, kv := range (Copy{}).Env() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	return names
 }

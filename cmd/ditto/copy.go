@@ -59,7 +59,9 @@ Examples:
 				Usage:     "run a command against its own copy, then destroy the copy",
 				ArgsUsage: "-- CMD [ARGS...]",
 				Description: `Creates a copy, runs CMD with DATABASE_URL, DITTO_COPY_ID and PGHOST, PGPORT,
-PGUSER, PGPASSWORD, PGDATABASE set, forwards SIGINT and SIGTERM to it,
+PGUSER, PGPASSWORD, PGDATABASE set (and DISABLE_DATABASE_ENVIRONMENT_CHECK=1:
+Rails' tasks refuse a database restored from production otherwise; a copy is
+disposable), forwards SIGINT and SIGTERM to it,
 destroys the copy when it ends and exits with CMD's exit code (128+N if signal
 N killed it; 125 if ditto itself failed or the copy was destroyed while CMD
 ran, 127 if CMD was not found).

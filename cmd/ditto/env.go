@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/dittodb/ditto/api"
 
 	"github.com/urfave/cli/v2"
 )
@@ -20,7 +23,8 @@ func envCommand() *cli.Command {
 				Usage: "create a copy and print export lines for eval",
 				Description: `Prints export lines for DATABASE_URL, DITTO_COPY_ID and the libpq variables
 (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE), so psql and your app
-both use the copy.
+both use the copy, and DISABLE_DATABASE_ENVIRONMENT_CHECK=1, so Rails does
+not refuse a copy of a production database as if it were production.
 
 Example:
    eval "$(ditto env export --ttl 8h)"
@@ -64,7 +68,7 @@ Examples:
 					if err := svc.Destroy(c.Context, id); err != nil {
 						return err
 					}
-					fmt.Println("unset DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE")
+					fmt.Println("unset " + strings.Join(api.EnvNames(), " "))
 					return nil
 				},
 			},

@@ -41,6 +41,7 @@ Examples:
 			&cli.StringFlag{Name: "database", Usage: "database name in the golden (default: the dump's)"},
 			&cli.StringFlag{Name: "pg-bin", Usage: "PostgreSQL binaries `DIR` (default: the oldest installed major that can restore the dump)"},
 			&cli.IntFlag{Name: "jobs", Usage: "parallel restore sessions (default: number of CPUs)"},
+			&cli.StringFlag{Name: "after-restore", Usage: "run the SQL in `FILE` on the golden after the restore and masking, before it is frozen (as its superuser; one transaction unless the file has its own BEGIN/COMMIT); a failure keeps the current golden"},
 			&cli.StringFlag{Name: "rules", EnvVars: []string{"DITTO_RULES"}, Usage: "masking rules `FILE` (default: <home>/ditto-mask.yaml if present)"},
 			&cli.BoolFlag{Name: "allow-unmasked", Usage: "load data even when the rules leave sensitive-looking columns unmasked (loudly)"},
 		},
@@ -52,7 +53,7 @@ Examples:
 			o := ditto.ReseedOptions{
 				DumpPath: c.String("dump"), SourceURL: c.String("source-url"),
 				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
-				Rules: c.String("rules"), AllowUnmasked: c.Bool("allow-unmasked"),
+				Rules: c.String("rules"), AllowUnmasked: c.Bool("allow-unmasked"), AfterRestore: c.String("after-restore"),
 			}
 			if err := o.UseDumpPath(os.Getenv("DITTO_DUMP_PATH")); err != nil {
 				return err

@@ -279,3 +279,35 @@ func selfRef() map[string]any {
 	r := proc.Self()
 	return map[string]any{"pid": float64(r.PID), "start": float64(r.Start)}
 }
+
+// TestAfterRestore: --after-restore runs its SQL on the golden before it
+// is frozen, so every copy sees it; a failing file keeps the current
+// golden, and a missing one fails before any restore.
+func TestAfterRestore(t *testing.T) {
+	f := goldenFixture(t)
+	dir := t.TempDir()
+	sql := filepath.Join(dir, "after.sql")
+	if err := os.WriteFile(sql, []byte("create table ditto_marker as select count(*) as n from customer;\ncomment on table ditto_marker is 'after restore';\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.must("reseed", "--dump", sampleSQL(t), "--after-restore", sql)
+	c := f.create()
+	if got := mustPsql(t, c.DatabaseURL, "select n from ditto_marker"); got != "10000" {
+		t.Fatalf("a copy of a golden made with --after-restore: ditto_marker says %q, want 10000", got)
+	}
+	current := c.Golden
+
+	bad := filepath.Join(dir, "bad.sql")
+	if err := os.WriteFile(bad, []byte("create table half_done (id int);\nselect 1/0;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.fails("--after-restore "+bad+" failed on the golden (the current golden is unchanged): ERROR: division by zero", "reseed", "--dump", sampleSQL(t), "--after-restore", bad)
+	f.fails("--after-restore: open "+filepath.Join(dir, "missing.sql"), "reseed", "--dump", sampleSQL(t), "--after-restore", filepath.Join(dir, "missing.sql"))
+	c2 := f.create()
+	if c2.Golden != current {
+		t.Fatalf("after failed reseeds the golden is %s, want %s", c2.Golden, current)
+	}
+	if got := mustPsql(t, c2.DatabaseURL, "select count(*) from pg_tables where tablename = 'half_done'"); got != "0" {
+		t.Fatalf("the failing file's first statement reached a copy")
+	}
+}
