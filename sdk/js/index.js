@@ -205,22 +205,26 @@ function labelValue(text) {
   return s;
 }
 
-// Where a CI system says which run and job this is.
+// Where a CI system says which run and job this is: the variable that
+// tells it runs, and the labels (after "ci.") its variables give; the same
+// table as the CLI's (api/cilabels.go).
 const CI = [
-  ['github', 'GITHUB_RUN_ID', 'GITHUB_JOB', 'GITHUB_REPOSITORY'],
-  ['gitlab', 'CI_PIPELINE_ID', 'CI_JOB_ID', 'CI_PROJECT_PATH'],
-  ['buildkite', 'BUILDKITE_BUILD_NUMBER', 'BUILDKITE_JOB_ID', 'BUILDKITE_PIPELINE_SLUG'],
-  ['circleci', 'CIRCLE_BUILD_NUM', 'CIRCLE_JOB', 'CIRCLE_PROJECT_REPONAME'],
-  ['jenkins', 'BUILD_NUMBER', 'JOB_NAME', null],
+  ['github', 'GITHUB_RUN_ID', { repository: 'GITHUB_REPOSITORY', run_id: 'GITHUB_RUN_ID', job: 'GITHUB_JOB', workflow: 'GITHUB_WORKFLOW' }],
+  ['gitlab', 'CI_JOB_ID', { project: 'CI_PROJECT_PATH', pipeline_id: 'CI_PIPELINE_ID', job_id: 'CI_JOB_ID', job: 'CI_JOB_NAME' }],
+  ['buildkite', 'BUILDKITE_JOB_ID', { pipeline: 'BUILDKITE_PIPELINE_SLUG', build_number: 'BUILDKITE_BUILD_NUMBER', job_id: 'BUILDKITE_JOB_ID' }],
+  ['circleci', 'CIRCLE_BUILD_NUM', { project: 'CIRCLE_PROJECT_REPONAME', build_number: 'CIRCLE_BUILD_NUM', job: 'CIRCLE_JOB' }],
+  ['jenkins', 'BUILD_NUMBER', { job: 'JOB_NAME', build_number: 'BUILD_NUMBER' }],
 ];
 
 // ciLabels returns the labels that say which CI run made a copy.
 function ciLabels(env = process.env) {
-  for (const [provider, run, job, repo] of CI) {
-    if (!env[run]) continue;
-    const labels = { 'ci.provider': provider, 'ci.run': labelValue(env[run]) };
-    if (env[job]) labels['ci.job'] = labelValue(env[job]);
-    if (repo && env[repo]) labels['ci.repo'] = labelValue(env[repo]);
+  for (const [provider, marker, names] of CI) {
+    if (!env[marker]) continue;
+    const labels = { 'ci.provider': provider };
+    for (const [label, variable] of Object.entries(names)) {
+      const value = labelValue((env[variable] || '').trim());
+      if (value) labels[`ci.${label}`] = value;
+    }
     return labels;
   }
   return {};

@@ -8,8 +8,8 @@ const { Client, ciLabels, labelValue } = require('../index.js');
 
 test('CI labels', () => {
   assert.deepStrictEqual(ciLabels({ GITHUB_RUN_ID: '42', GITHUB_JOB: 'test', GITHUB_REPOSITORY: 'acme/app' }),
-    { 'ci.provider': 'github', 'ci.run': '42', 'ci.job': 'test', 'ci.repo': 'acme/app' });
-  assert.deepStrictEqual(ciLabels({ CI_PIPELINE_ID: '7', CI_JOB_ID: '9' }), { 'ci.provider': 'gitlab', 'ci.run': '7', 'ci.job': '9' });
+    { 'ci.provider': 'github', 'ci.run_id': '42', 'ci.job': 'test', 'ci.repository': 'acme/app' });
+  assert.deepStrictEqual(ciLabels({ CI_PIPELINE_ID: '7', CI_JOB_ID: '9' }), { 'ci.provider': 'gitlab', 'ci.pipeline_id': '7', 'ci.job_id': '9' });
   assert.deepStrictEqual(ciLabels({}), {});
 });
 

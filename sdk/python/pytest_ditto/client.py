@@ -244,26 +244,27 @@ def label_value(text):
     return b.decode(errors="ignore")
 
 
-# Where a CI system says which run and job this is: (provider, variable of
-# the run, variable of the job, variable of the repository or pipeline).
+# Where a CI system says which run and job this is: the variable that
+# tells it runs, and the labels (after "ci.") its variables give; the same
+# table as the CLI's (api/cilabels.go).
 _CI = [
-    ("github", "GITHUB_RUN_ID", "GITHUB_JOB", "GITHUB_REPOSITORY"),
-    ("gitlab", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_PROJECT_PATH"),
-    ("buildkite", "BUILDKITE_BUILD_NUMBER", "BUILDKITE_JOB_ID", "BUILDKITE_PIPELINE_SLUG"),
-    ("circleci", "CIRCLE_BUILD_NUM", "CIRCLE_JOB", "CIRCLE_PROJECT_REPONAME"),
-    ("jenkins", "BUILD_NUMBER", "JOB_NAME", None),
+    ("github", "GITHUB_RUN_ID", {"repository": "GITHUB_REPOSITORY", "run_id": "GITHUB_RUN_ID", "job": "GITHUB_JOB", "workflow": "GITHUB_WORKFLOW"}),
+    ("gitlab", "CI_JOB_ID", {"project": "CI_PROJECT_PATH", "pipeline_id": "CI_PIPELINE_ID", "job_id": "CI_JOB_ID", "job": "CI_JOB_NAME"}),
+    ("buildkite", "BUILDKITE_JOB_ID", {"pipeline": "BUILDKITE_PIPELINE_SLUG", "build_number": "BUILDKITE_BUILD_NUMBER", "job_id": "BUILDKITE_JOB_ID"}),
+    ("circleci", "CIRCLE_BUILD_NUM", {"project": "CIRCLE_PROJECT_REPONAME", "build_number": "CIRCLE_BUILD_NUM", "job": "CIRCLE_JOB"}),
+    ("jenkins", "BUILD_NUMBER", {"job": "JOB_NAME", "build_number": "BUILD_NUMBER"}),
 ]
 
 
 def ci_labels(env=None):
     """The labels that say which CI run made a copy, from the environment."""
     env = os.environ if env is None else env
-    for provider, run, job, repo in _CI:
-        if env.get(run):
-            labels = {"ci.provider": provider, "ci.run": label_value(env[run])}
-            if env.get(job):
-                labels["ci.job"] = label_value(env[job])
-            if repo and env.get(repo):
-                labels["ci.repo"] = label_value(env[repo])
+    for provider, marker, names in _CI:
+        if env.get(marker):
+            labels = {"ci.provider": provider}
+            for label, variable in names.items():
+                value = label_value(env.get(variable, "").strip())
+                if value:
+                    labels["ci." + label] = value
             return labels
     return {}

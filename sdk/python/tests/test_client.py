@@ -6,8 +6,8 @@ from pytest_ditto.client import Client, DittoError, ci_labels, label_value
 
 def test_ci_labels():
     env = {"GITHUB_RUN_ID": "42", "GITHUB_JOB": "test", "GITHUB_REPOSITORY": "acme/app"}
-    assert ci_labels(env) == {"ci.provider": "github", "ci.run": "42", "ci.job": "test", "ci.repo": "acme/app"}
-    assert ci_labels({"CI_PIPELINE_ID": "7", "CI_JOB_ID": "9"}) == {"ci.provider": "gitlab", "ci.run": "7", "ci.job": "9"}
+    assert ci_labels(env) == {"ci.provider": "github", "ci.run_id": "42", "ci.job": "test", "ci.repository": "acme/app"}
+    assert ci_labels({"CI_PIPELINE_ID": "7", "CI_JOB_ID": "9"}) == {"ci.provider": "gitlab", "ci.pipeline_id": "7", "ci.job_id": "9"}
     assert ci_labels({}) == {}
 
 
