@@ -39,4 +39,12 @@ func TestUseDumpPath(t *testing.T) {
 	if err := o.UseDumpPath(""); codeOf(err) != CodeInvalid {
 		t.Errorf("both --dump and --source-url: %v", err)
 	}
+	o = ReseedOptions{DumpPath: "/a.dump", Rules: "/r.yaml"}
+	if err := o.UseDumpPath("/b.dump"); codeOf(err) != CodeInvalid || !strings.Contains(err.Error(), "--dump /a.dump and DITTO_DUMP_PATH=/b.dump name different files") {
+		t.Errorf("--dump and DITTO_DUMP_PATH naming different files: %v", err)
+	}
+	o = ReseedOptions{DumpPath: "/x/../a.dump"}
+	if err := o.UseDumpPath("/a.dump"); err != nil || o.DumpPath != "/x/../a.dump" {
+		t.Errorf("--dump and DITTO_DUMP_PATH naming one file: %+v, %v", o, err)
+	}
 }

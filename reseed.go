@@ -40,18 +40,40 @@ type ReseedOptions struct {
 	AfterRestore string
 }
 
-// UseDumpPath applies DITTO_DUMP_PATH's rule: with a source URL it is where
-// the dump is kept; without --dump it is the dump to restore.
+// DumpPathMeaning is what DITTO_DUMP_PATH means, for every command's help.
+const DumpPathMeaning = `DITTO_DUMP_PATH names this project's dump file, one thing everywhere:
+` + "`ditto reseed`" + ` with no source restores it; ` + "`ditto reseed --source-url`" + ` writes
+the dump there (the masked one when masking rules apply, never the raw one);
+` + "`ditto dump`" + ` writes the golden there. A --dump or FILE argument that names
+another file is an error, never silently one of them.`
+
+// UseDumpPath applies DITTO_DUMP_PATH (p, "" when unset; see
+// DumpPathMeaning): the dump to restore without a source, where the dump
+// of a source URL is kept. A --dump naming another file is refused.
 func (o *ReseedOptions) UseDumpPath(p string) error {
 	switch {
 	case o.DumpPath != "" && o.SourceURL != "":
 		return invalidf("give either --dump or --source-url, not both")
+	case p != "" && o.DumpPath != "" && !SamePath(p, o.DumpPath):
+		return errorf(CodeInvalid, "unset DITTO_DUMP_PATH, or drop --dump to restore the file it names",
+			"--dump %s and DITTO_DUMP_PATH=%s name different files", o.DumpPath, p)
 	case o.SourceURL != "":
 		o.KeepDump = p
 	case o.DumpPath == "":
 		o.DumpPath = p
 	}
 	return nil
+}
+
+// SamePath reports whether a and b name the same file, as written or once
+// made absolute and clean.
+func SamePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // plan is what one reseed builds: the golden's description, the binaries,

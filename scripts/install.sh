@@ -33,8 +33,10 @@ cd "$(dirname "$0")/.."
 # systemd gives systemd-analyze (the units' test), zsh the completion test
 packages=(postgresql-15 postgresql-client-15 btrfs-progs libbtrfs-dev gcc util-linux ca-certificates iproute2 systemd zsh)
 if ((test)); then
-	# the SDKs' tests: Debian's pytest and psycopg, Node's test runner and npm
-	packages+=(python3-pytest python3-psycopg)
+	# the SDKs' tests: Debian's pytest and psycopg, Node's test runner and
+	# npm; the Rails recipe's: Debian's Rails 6.1 (not the rails
+	# meta-package, which conflicts with a Node installed outside apt)
+	packages+=(python3-pytest python3-psycopg ruby-railties ruby-activerecord ruby-pg)
 	command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 missing=()

@@ -84,6 +84,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 		Commands: []*cli.Command{
 			initCommand(),
 			reseedCommand(),
+			dumpCommand(),
 			maskCommand(),
 			copyCommand(),
 			envCommand(),

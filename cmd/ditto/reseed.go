@@ -30,6 +30,8 @@ With --source-url, ditto runs pg_dump itself. The raw dump lives in a private
 temporary folder removed afterwards, unless DITTO_DUMP_PATH says where to keep
 it for a later ` + "`ditto reseed --dump`" + ` on a machine without access to the source.
 
+` + ditto.DumpPathMeaning + `
+
 Examples:
    sudo ditto reseed --dump ./prod.dump
    sudo ditto reseed --source-url postgres://reader:pw@db.internal/app

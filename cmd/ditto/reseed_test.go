@@ -311,3 +311,31 @@ func TestAfterRestore(t *testing.T) {
 		t.Fatalf("the failing file's first statement reached a copy")
 	}
 }
+
+// TestDump: ditto dump writes the golden as a dump that another machine's
+// reseed restores, through a copy that is gone afterwards; DITTO_DUMP_PATH
+// and a FILE or --dump naming another file are refused.
+func TestDump(t *testing.T) {
+	f := goldenFixture(t)
+	out := filepath.Join(t.TempDir(), "made", "golden.dump")
+	if got := f.must("dump", out); got != out {
+		t.Fatalf("ditto dump printed %q, want %q", got, out)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the dump: %v, %v; want a 0600 file", st, err)
+	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("the dump's folder made by ditto: %v, %v; want 0700", st, err)
+	}
+	if cs := f.list(); len(cs) != 0 {
+		t.Fatalf("ditto dump left copies: %+v", cs)
+	}
+	f.fails("name different files", "DITTO_DUMP_PATH=/elsewhere.dump", "dump", out)
+	f.fails("--dump "+out+" and DITTO_DUMP_PATH=/elsewhere.dump name different files", "DITTO_DUMP_PATH=/elsewhere.dump", "reseed", "--dump", out)
+
+	other := newFixture(t)
+	other.must("DITTO_DUMP_PATH="+out, "reseed")
+	if got := mustPsql(t, other.create().DatabaseURL, "select count(*) from customer"); got != "10000" {
+		t.Fatalf("a golden restored from ditto dump has %s customers, want 10000", got)
+	}
+}

@@ -1,0 +1,7 @@
+class CreateWidgets < ActiveRecord::Migration[6.1]
+  def change
+    create_table :widgets do |t|
+      t.string :name
+    end
+  end
+end
