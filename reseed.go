@@ -38,6 +38,8 @@ type ReseedOptions struct {
 	// AfterRestore is a file of SQL run on the golden after the restore
 	// and masking, before it is frozen (e.g. to mark it as not production).
 	AfterRestore string
+	// Meter, when set, shows the restore's progress to a person.
+	Meter postgres.Meter
 }
 
 // DumpPathMeaning is what DITTO_DUMP_PATH means, for every command's help.
@@ -90,6 +92,7 @@ type plan struct {
 	// afterRestore is SQL run on the golden before it is frozen, and
 	// afterRestoreFile where it came from.
 	afterRestore, afterRestoreFile string
+	meter                          postgres.Meter
 }
 
 // Reseed builds a new golden generation and makes it current. A failure or
@@ -207,7 +210,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 			Masked:     masker != nil,
 		},
 		bin: bin, dump: info, jobs: o.Jobs, masking: masker, maskedDumpOut: maskedDumpOut,
-		afterRestore: string(afterRestore), afterRestoreFile: o.AfterRestore,
+		afterRestore: string(afterRestore), afterRestoreFile: o.AfterRestore, meter: o.Meter,
 	}
 	if p.jobs <= 0 {
 		p.jobs = runtime.NumCPU()
@@ -365,7 +368,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	t := time.Now()
 	ro := postgres.RestoreOptions{
 		Bin: bin, User: m.pgUser, Dump: p.dump, SocketDir: sock, Port: postgres.PrivatePort, Superuser: g.Role,
-		Database: g.Database, Jobs: p.jobs, Log: m.Log,
+		Database: g.Database, Jobs: p.jobs, Log: m.Log, Meter: p.meter,
 	}
 	if p.masking != nil {
 		ro.Data = p.masking.filter(srv, g, m.Log)

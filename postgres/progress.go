@@ -9,13 +9,28 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// progressEvery is how often a long restore reports, besides each table.
-const progressEvery = 5 * time.Second
+// progressEvery is how often a long restore reports in the log, besides
+// each table; meterEvery, how often a Meter is shown the progress.
+const (
+	progressEvery = 5 * time.Second
+	meterEvery    = 200 * time.Millisecond
+)
+
+// Meter shows a person how far a long step is (a bar on a terminal). With a
+// Meter, the periodic log lines give way to it; the first and last stay.
+type Meter interface {
+	// Show says that step is at done of total units (total 0: unknown).
+	// It may be called from several goroutines.
+	Show(step string, done, total int64, unit string)
+	// Close ends the display before other output follows.
+	Close()
+}
 
 // progress reports how far a restore is: items of the archive's table of
 // contents, or bytes of a plain dump.
 type progress struct {
 	log   hclog.Logger
+	meter Meter // nil: periodic log lines
 	unit  string
 	total int64
 	start time.Time
@@ -23,13 +38,19 @@ type progress struct {
 	mu    sync.Mutex
 	step  string
 	quit  chan struct{}
+	done  chan struct{} // closed when the reporting goroutine has ended
 	once  sync.Once
 }
 
-func newProgress(log hclog.Logger, unit string, total int64) *progress {
-	p := &progress{log: log, unit: unit, total: total, start: time.Now(), quit: make(chan struct{})}
+func newProgress(log hclog.Logger, meter Meter, unit string, total int64) *progress {
+	p := &progress{log: log, meter: meter, unit: unit, total: total, start: time.Now(), quit: make(chan struct{}), done: make(chan struct{})}
+	every := progressEvery
+	if meter != nil {
+		every = meterEvery
+	}
 	go func() {
-		t := time.NewTicker(progressEvery)
+		defer close(p.done)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -43,7 +64,7 @@ func newProgress(log hclog.Logger, unit string, total int64) *progress {
 	return p
 }
 
-// at records the current step; a table start is also logged at once.
+// at records the current step; a table start is also reported at once.
 func (p *progress) at(step string, announce bool) {
 	p.mu.Lock()
 	p.step = step
@@ -54,6 +75,17 @@ func (p *progress) at(step string, announce bool) {
 }
 
 func (p *progress) report(msg string) {
+	if p.meter != nil {
+		p.mu.Lock()
+		step := p.step
+		p.mu.Unlock()
+		p.meter.Show(step, p.n.Load(), p.total, p.unit)
+		return
+	}
+	p.logLine(msg)
+}
+
+func (p *progress) logLine(msg string) {
 	p.mu.Lock()
 	step := p.step
 	p.mu.Unlock()
@@ -65,12 +97,25 @@ func (p *progress) report(msg string) {
 	p.log.Info(msg, args...)
 }
 
-func (p *progress) stop() { p.once.Do(func() { close(p.quit) }) }
+// stop ends the reports (and the Meter's display) once the reporting
+// goroutine is done.
+func (p *progress) stop() {
+	p.once.Do(func() {
+		close(p.quit)
+		<-p.done
+		if p.meter != nil {
+			p.meter.Close()
+		}
+	})
+}
 
 func (p *progress) finish() {
+	if p.meter != nil {
+		p.meter.Show("done", max(p.total, p.n.Load()), p.total, p.unit)
+	}
 	p.stop()
 	p.at("done", false)
-	p.report("restore done")
+	p.logLine("restore done")
 }
 
 // counted adds the bytes read through it to p.

@@ -29,6 +29,8 @@ type RestoreOptions struct {
 	// Data, when set, checks the schema before any row is loaded and
 	// filters every row on its way in.
 	Data *DataFilter
+	// Meter, when set, shows the restore's progress to a person.
+	Meter Meter
 }
 
 // Restore loads the dump into a new database on a running server: it

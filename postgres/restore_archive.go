@@ -23,7 +23,7 @@ func restoreArchiveSections(ctx context.Context, o RestoreOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(o.Log, "items", int64(len(toc)))
+	p := newProgress(o.Log, o.Meter, "items", int64(len(toc)))
 	defer p.stop()
 	if err := restoreArchive(ctx, o, p, "pre-data"); err != nil {
 		return err

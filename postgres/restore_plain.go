@@ -57,7 +57,7 @@ func restorePlain(ctx context.Context, o RestoreOptions, createsItself bool) err
 	if fi, err := os.Stat(o.Dump.Path); err == nil {
 		size = fi.Size()
 	}
-	p := newProgress(o.Log, "bytes", size)
+	p := newProgress(o.Log, o.Meter, "bytes", size)
 	defer p.stop()
 	r, closeFn, err := openPlain(o.Dump, p)
 	if err != nil {

@@ -56,6 +56,7 @@ Examples:
 				DumpPath: c.String("dump"), SourceURL: c.String("source-url"),
 				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
 				Rules: c.String("rules"), AllowUnmasked: c.Bool("allow-unmasked"), AfterRestore: c.String("after-restore"),
+				Meter: newMeter(),
 			}
 			if err := o.UseDumpPath(os.Getenv("DITTO_DUMP_PATH")); err != nil {
 				return err
