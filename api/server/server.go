@@ -135,7 +135,7 @@ var routes = []route{
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: ditto.Version()})
 	})
 	patterns := map[string]bool{"/healthz": true}
 	for _, rt := range routes {
@@ -280,8 +280,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, d Domain) error 
 func (s *Server) starting(ctx context.Context, fn func() error) error {
 	if s.waiting.Add(1) > int64(s.o.MaxQueue) {
 		s.waiting.Add(-1)
-		return &api.Error{Code: ditto.CodeBusy, Message: fmt.Sprintf("the daemon is busy: %d copies are starting and %d more are waiting", s.o.MaxStarts, s.o.MaxQueue),
-			Hint: "try again in a moment"}
+		return retryLater{&api.Error{Code: ditto.CodeBusy, Message: fmt.Sprintf("the daemon is busy: %d copies are starting and %d more are waiting", s.o.MaxStarts, s.o.MaxQueue),
+			Hint: "try again in a moment"}}
 	}
 	select {
 	case s.slots <- struct{}{}:
@@ -344,9 +344,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// retryLater is an error that a retry soon may not meet: the queue of
+// starts was full. It is answered with Retry-After, which the client
+// honours; other busy answers (a copy another process works on) are not.
+type retryLater struct{ error }
+
+func (r retryLater) Unwrap() error { return r.error }
+
 func writeError(w http.ResponseWriter, err error) {
 	e := api.ErrorOf(err)
-	if e.Code == ditto.CodeBusy {
+	if errors.As(err, new(retryLater)) {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, api.HTTPStatus(e.Code), e)
