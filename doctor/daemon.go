@@ -37,22 +37,7 @@ func (d *doctor) daemonCheck(server string) {
 		d.add("daemon", CheckFail, err.Error(), "set DITTO_SERVER (or --server) to unix:///PATH of the daemon's socket, or unset it for direct mode")
 		return
 	}
-	sock := strings.TrimPrefix(server, "unix://")
-	fi, err := os.Stat(sock)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !given:
-		d.add("daemon", CheckSkip, "no daemon on "+sock+": the copy commands run in direct mode, as root",
-			"to use ditto without sudo: sudo scripts/install-systemd.sh (starts ditto serve), then sudo usermod -aG ditto $USER")
-		return
-	case err != nil:
-		d.add("daemon", CheckFail, fmt.Sprintf("DITTO_SERVER names %s: %v", sock, err), startDaemon+"; or unset DITTO_SERVER for direct mode")
-		return
-	case fi.Mode()&os.ModeSocket == 0:
-		d.add("daemon", CheckFail, sock+" is not a socket", "remove it and start the daemon: "+startDaemon)
-		return
-	}
-	if !d.socketAccess(sock, fi) {
-		d.add("daemon", CheckSkip, "whether a daemon answers on "+sock+" is unknown: this user may not use its socket", "")
+	if sock, ok := strings.CutPrefix(server, "unix://"); ok && !d.socketUsable(sock, given) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
@@ -63,16 +48,38 @@ func (d *doctor) daemonCheck(server string) {
 		if given {
 			status = CheckFail
 		}
-		d.add("daemon", status, fmt.Sprintf("no daemon answers on %s (a socket left by a daemon that died?): %v", sock, err), startDaemon)
+		d.add("daemon", status, fmt.Sprintf("no daemon answers on %s (a socket left by a daemon that died?): %v", server, err), startDaemon)
 		return
 	}
 	if h.Version != ditto.Version() {
-		d.add("daemon", CheckWarn, fmt.Sprintf("the daemon on %s runs ditto %s, this ditto is %s", sock, h.Version, ditto.Version()),
+		d.add("daemon", CheckWarn, fmt.Sprintf("the daemon on %s runs ditto %s, this ditto is %s", server, h.Version, ditto.Version()),
 			"restart the daemon after an upgrade (sudo systemctl restart ditto), or use the ditto it was built with")
 		return
 	}
 	d.daemonServes = true
-	d.add("daemon", CheckOK, fmt.Sprintf("ditto %s answers on %s, the same version as this ditto; it removes expired copies itself", h.Version, sock), "")
+	d.add("daemon", CheckOK, fmt.Sprintf("ditto %s answers on %s, the same version as this ditto; it removes expired copies itself", h.Version, server), "")
+}
+
+// socketUsable reports whether the daemon's socket exists and this user
+// may connect to it; if not, it adds the check that says why.
+func (d *doctor) socketUsable(sock string, given bool) bool {
+	fi, err := os.Stat(sock)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !given:
+		d.add("daemon", CheckSkip, "no daemon on "+sock+": the copy commands run in direct mode, as root",
+			"to use ditto without sudo: sudo scripts/install-systemd.sh (starts ditto serve), then sudo usermod -aG ditto $USER")
+		return false
+	case err != nil:
+		d.add("daemon", CheckFail, fmt.Sprintf("DITTO_SERVER names %s: %v", sock, err), startDaemon+"; or unset DITTO_SERVER for direct mode")
+		return false
+	case fi.Mode()&os.ModeSocket == 0:
+		d.add("daemon", CheckFail, sock+" is not a socket", "remove it and start the daemon: "+startDaemon)
+		return false
+	case !d.socketAccess(sock, fi):
+		d.add("daemon", CheckSkip, "whether a daemon answers on "+sock+" is unknown: this user may not use its socket", "")
+		return false
+	}
+	return true
 }
 
 // socketAccess checks the socket's mode and group and whether this

@@ -37,7 +37,7 @@ func TestDoctorDaemon(t *testing.T) {
 	record(t, "daemon", "doctor on the daemon: answers with the CLI's version, socket mode and group, a member, a user outside the group, an older CLI, a dead daemon", 5)
 
 	rep := d.doctorAs(t, nil, "")
-	rep.expect(t, "daemon", "ok", "ditto "+version+" answers on "+d.socket, "same version")
+	rep.expect(t, "daemon", "ok", "ditto "+version+" answers on unix://"+d.socket, "same version")
 	rep.expect(t, "daemon.access", "ok", "mode 0660", "group "+group, "(root)")
 	rep.expect(t, "gc-timer", "skip", "the daemon removes expired")
 
@@ -59,7 +59,7 @@ func TestDoctorDaemon(t *testing.T) {
 	d.cmd.Process.Kill()
 	d.cmd.Wait()
 	rep = d.doctorAs(t, nil, "")
-	rep.expect(t, "daemon", "fail", "no daemon answers on "+d.socket, "systemctl restart ditto")
+	rep.expect(t, "daemon", "fail", "no daemon answers on unix://"+d.socket, "systemctl restart ditto")
 	if rep.OK {
 		t.Error("doctor is ok with DITTO_SERVER naming a dead daemon")
 	}
