@@ -30,6 +30,10 @@ func (b *bench) daemonCreates(ctx context.Context, s *sizeResult) error {
 		return err
 	}
 	defer stop()
+	if s.LoadBefore == "" { // the create runs were skipped
+		s.LoadBefore = loadAvg()
+		defer func() { s.LoadAfter = loadAvg() }()
+	}
 	ways := []string{"", "unix://" + sock} // direct, daemon
 	times := make([][]float64, len(ways))
 	for i := -1; i < b.o.runs; i++ { // i == -1: warm-up, not counted
