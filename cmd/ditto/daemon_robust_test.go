@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -305,4 +306,48 @@ func TestDaemonRootCaller(t *testing.T) {
 		t.Fatalf("the user behind sudo lists root's copy: %v", ids(cs))
 	}
 	d.mustAs(t, nil, "copy", "destroy", c.ID)
+}
+
+// TestDaemonSlowClients: a request body sent a byte a second, and 500
+// connections opened and left idle, are cut off within the daemon's
+// timeouts, while another user's list answers meanwhile.
+func TestDaemonSlowClients(t *testing.T) {
+	f := newFixture(t)
+	group, alice := daemonUser(t, "dts")
+	d := f.startDaemon(t, group)
+	record(t, "bad input", "request bodies sent a byte a second (to a route, to no route); 500 connections left idle: cut off within the daemon's timeouts while another user lists", 3)
+
+	// a create, and a request no route takes, whose bodies trickle in
+	slow := make(chan error, 2)
+	for _, head := range []string{"POST /v1/copies", "GET /nowhere"} {
+		go func() {
+			slow <- slowClient(d.socket, head+" HTTP/1.1\r\nHost: d\r\nContent-Length: 30\r\n\r\n", `{"ttl": "1h", "labels": {}}  `, 15*time.Second)
+		}()
+	}
+	idle := make([]net.Conn, 500)
+	for i := range idle {
+		c, err := net.Dial("unix", d.socket)
+		if err != nil {
+			t.Fatalf("connection %d of 500: %v", i, err)
+		}
+		defer c.Close()
+		idle[i] = c
+	}
+	d.mustAs(t, &alice, "copy", "list")
+	held := 0
+	for _, c := range idle {
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+			held++
+		}
+	}
+	if held > 0 {
+		t.Errorf("%d of 500 idle connections still open after 15s", held)
+	}
+	for range 2 {
+		if err := <-slow; err != nil {
+			t.Error(err)
+		}
+	}
+	d.mustAs(t, &alice, "copy", "list")
 }
