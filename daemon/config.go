@@ -20,6 +20,8 @@ type FileConfig struct {
 	Socket     string `yaml:"socket"`
 	Group      string `yaml:"group"`
 	AdminGroup string `yaml:"admin_group"`
+	MaxStarts  int    `yaml:"max_starts"`
+	MaxQueue   int    `yaml:"max_queue"`
 }
 
 // LoadConfig reads the config file at path. A missing file is an empty

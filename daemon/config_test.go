@@ -22,8 +22,8 @@ func TestLoadConfig(t *testing.T) {
 		}
 		return p
 	}
-	c, err := LoadConfig(write("socket: /tmp/d.sock\ngroup: ci\nadmin_group: wheel\n"), false)
-	if err != nil || c != (FileConfig{Socket: "/tmp/d.sock", Group: "ci", AdminGroup: "wheel"}) {
+	c, err := LoadConfig(write("socket: /tmp/d.sock\ngroup: ci\nadmin_group: wheel\nmax_starts: 3\nmax_queue: 5\n"), false)
+	if err != nil || c != (FileConfig{Socket: "/tmp/d.sock", Group: "ci", AdminGroup: "wheel", MaxStarts: 3, MaxQueue: 5}) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 	if c, err := LoadConfig(write(""), false); err != nil || c != (FileConfig{}) {

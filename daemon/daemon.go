@@ -34,6 +34,10 @@ type Options struct {
 	Group string
 	// AdminGroup's members see and act on every copy; "" means root only.
 	AdminGroup string
+	// MaxStarts bounds the copies starting at once, MaxQueue the requests
+	// waiting for their turn; beyond, callers are told to retry (0: the
+	// server's defaults).
+	MaxStarts, MaxQueue int
 	// SweepEvery is how often expired and abandoned copies are removed;
 	// GCEvery, how often a whole gc runs (leftovers of crashes).
 	SweepEvery, GCEvery time.Duration
@@ -72,7 +76,7 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 		return err
 	}
 	srv := server.New(server.Options{
-		Log: log,
+		Log: log, MaxStarts: o.MaxStarts, MaxQueue: o.MaxQueue,
 		For: func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
 	})
 	hs := srv.HTTPServer()

@@ -63,12 +63,13 @@ func (r *Report) Count(s CheckStatus) int {
 // goldenOldAfter is the golden age from which doctor suggests a reseed.
 const goldenOldAfter = 7 * 24 * time.Hour
 
-// Run examines the machine and the state directory homeDir and reports
-// what ditto needs and what is wrong, each with its fix. It changes nothing
+// Run examines the machine, the state directory homeDir and the daemon at
+// server (unix:///PATH; "" for the default socket) and reports what ditto
+// needs and what is wrong, each with its fix. It changes nothing
 // that matters: it does not create a missing state directory or mount the
 // embedded pool (every other command does that on demand), and it only
 // opens a pool that is already mounted, as every command does.
-func Run(ctx context.Context, homeDir string, log hclog.Logger) *Report {
+func Run(ctx context.Context, homeDir, server string, log hclog.Logger) *Report {
 	d := &doctor{ctx: ctx, home: ditto.NewHome(homeDir), log: log}
 	d.r.Home = homeDir
 	d.loadConfig()
@@ -84,6 +85,7 @@ func Run(ctx context.Context, homeDir string, log hclog.Logger) *Report {
 	}
 	d.golden()
 	d.copies()
+	d.daemonCheck(server)
 	d.gcTimer()
 	d.r.OK = d.r.Count(CheckFail) == 0
 	return &d.r
@@ -99,6 +101,9 @@ type doctor struct {
 	haveCfg bool
 	m       *ditto.Manager // set once the pool is reachable without changing anything
 	why     string         // why m is nil, for the checks that need the pool
+	// daemonServes: a daemon of this version answers, and sweeps expired
+	// copies itself
+	daemonServes bool
 }
 
 func (d *doctor) add(name string, s CheckStatus, detail, fix string) {
@@ -522,6 +527,10 @@ func plural(n int, one, many string) string {
 
 // gcTimer reports whether systemd runs `ditto gc` regularly.
 func (d *doctor) gcTimer() {
+	if d.daemonServes {
+		d.add("gc-timer", CheckSkip, "not needed: the daemon removes expired and abandoned copies itself", "")
+		return
+	}
 	if !exists("/run/systemd/system") {
 		d.add("gc-timer", CheckSkip, "systemd is not running here; run ditto gc from cron or your CI to enforce TTLs", "")
 		return

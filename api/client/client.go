@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/api"
@@ -28,7 +29,15 @@ import (
 type Client struct {
 	socket string
 	hc     *http.Client
+	// OnBusy is told each time the daemon answered busy with Retry-After
+	// and the client waits that long before it asks again (the CLI says so
+	// on stderr). Nil: it waits silently.
+	OnBusy func(e *api.Error, wait time.Duration)
 }
+
+// maxBusyWait bounds how long a request waits, in all, for a busy daemon
+// that asks its clients to retry; then the busy answer is the result.
+const maxBusyWait = 2 * time.Minute
 
 var _ api.Service = (*Client)(nil)
 
@@ -75,40 +84,70 @@ func (c *Client) dialError(err error) error {
 }
 
 // send makes a request and returns the response if its status is want;
-// any other status is read as an api.Error.
+// any other status is read as an api.Error. A busy answer with
+// Retry-After is asked again after that wait, for up to maxBusyWait in all.
 func (c *Client) send(ctx context.Context, method, path string, in any, want int) (*http.Response, error) {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return nil, err
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://ditto"+path, body)
+	for waited := time.Duration(0); ; {
+		resp, wait, err := c.try(ctx, method, path, body, want)
+		var e *api.Error
+		if wait <= 0 || waited+wait > maxBusyWait || !errors.As(err, &e) {
+			return resp, err
+		}
+		if c.OnBusy != nil {
+			c.OnBusy(e, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		waited += wait
+	}
+}
+
+// try makes a request once. retry is the wait the daemon asked for with a
+// busy answer, 0 for other answers.
+func (c *Client) try(ctx context.Context, method, path string, body []byte, want int) (_ *http.Response, retry time.Duration, _ error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://ditto"+path, rd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var e *api.Error
 		if errors.As(err, &e) {
-			return nil, e
+			return nil, 0, e
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	if resp.StatusCode == want {
-		return resp, nil
+		return resp, 0, nil
 	}
 	defer resp.Body.Close()
 	var e api.Error
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e); err != nil || e.Code == "" {
-		return nil, fmt.Errorf("the ditto daemon answered %s %s with %s", method, path, resp.Status)
+		return nil, 0, fmt.Errorf("the ditto daemon answered %s %s with %s", method, path, resp.Status)
 	}
-	return nil, &e
+	if e.Code == ditto.CodeBusy {
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			retry = time.Duration(s) * time.Second
+		}
+	}
+	return nil, retry, &e
 }
 
 // call makes a request and decodes the answer into out (unless nil).
@@ -196,6 +235,12 @@ func (l *lease) Close() error {
 		l.body.Close()
 	})
 	return nil
+}
+
+// Health asks the daemon whether it serves, and which build of ditto it
+// runs; it needs no permission beyond the socket's.
+func (c *Client) Health(ctx context.Context) (h api.Health, err error) {
+	return h, c.call(ctx, "GET", "/healthz", nil, &h, http.StatusOK)
 }
 
 func (c *Client) List(ctx context.Context) (cs []api.Copy, err error) {

@@ -78,7 +78,7 @@ type Server struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	holds   holdSet
-	mux     *http.ServeMux
+	mux     http.Handler
 }
 
 // New returns a Server; see Handler.
@@ -104,7 +104,7 @@ func New(o Options) *Server {
 // listener's owner adds how it learns its peers (ConnContext).
 func (s *Server) HTTPServer() *http.Server {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           withBody(s.mux),
 		ReadHeaderTimeout: headerTimeout,
 		MaxHeaderBytes:    maxHeader,
 		IdleTimeout:       idleTimeout,
@@ -135,7 +135,7 @@ var routes = []route{
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: ditto.Version()})
 	})
 	patterns := map[string]bool{"/healthz": true}
 	for _, rt := range routes {
@@ -182,7 +182,7 @@ func (s *Server) handler(rt route) http.Handler {
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, d Domain) error {
 	var req api.CreateRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decode(r, &req); err != nil {
 		return err
 	}
 	var v api.Copy
@@ -280,8 +280,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, d Domain) error 
 func (s *Server) starting(ctx context.Context, fn func() error) error {
 	if s.waiting.Add(1) > int64(s.o.MaxQueue) {
 		s.waiting.Add(-1)
-		return &api.Error{Code: ditto.CodeBusy, Message: fmt.Sprintf("the daemon is busy: %d copies are starting and %d more are waiting", s.o.MaxStarts, s.o.MaxQueue),
-			Hint: "try again in a moment"}
+		return retryLater{&api.Error{Code: ditto.CodeBusy, Message: fmt.Sprintf("the daemon is busy: %d copies are starting and %d more are waiting", s.o.MaxStarts, s.o.MaxQueue),
+			Hint: "try again in a moment"}}
 	}
 	select {
 	case s.slots <- struct{}{}:
@@ -294,28 +294,53 @@ func (s *Server) starting(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// decode reads a JSON request body of at most maxBody bytes within
-// bodyTimeout, refusing unknown fields and trailing data. An empty body
-// is an empty request.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+// withBody reads each request's body before h runs, and answers a body
+// too large or too slow itself.
+func withBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := readBody(w, r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads the request's body, of at most maxBody bytes, within
+// bodyTimeout, whatever the route: a route that takes no body, or no
+// route, must not leave a body trickling in after its answer either. Once the body is read, the
+// connection has no read deadline: the server's wait for the client to
+// hang up would take its expiry for a hang-up, and a hold stream must
+// last. After a failed read the deadline stays, so the server closes the
+// connection instead of reading on.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > maxBody {
-		return tooLarge()
+		return nil, tooLarge()
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	// No deadline once the body is read: the server's wait for the client
-	// to hang up would take its expiry for a hang-up, and a hold stream
-	// must last.
-	_ = rc.SetReadDeadline(time.Time{})
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return tooLarge()
+		return nil, tooLarge()
 	case err != nil:
-		return &api.Error{Code: ditto.CodeInvalid, Message: "reading the request body: " + err.Error(), Hint: "send the whole body within 10 seconds"}
-	case len(b) == 0:
-		return nil
+		w.Header().Set("Connection", "close")
+		return nil, &api.Error{Code: ditto.CodeInvalid, Message: "reading the request body: " + err.Error(), Hint: "send the whole body within 10 seconds"}
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return b, nil
+}
+
+// decode reads the JSON request body that withBody read into r.Body,
+// refusing unknown fields and trailing data. An empty body is an empty
+// request.
+func decode(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil || len(b) == 0 {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -344,9 +369,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// retryLater is an error that a retry soon may not meet: the queue of
+// starts was full. It is answered with Retry-After, which the client
+// honours; other busy answers (a copy another process works on) are not.
+type retryLater struct{ error }
+
+func (r retryLater) Unwrap() error { return r.error }
+
 func writeError(w http.ResponseWriter, err error) {
 	e := api.ErrorOf(err)
-	if e.Code == ditto.CodeBusy {
+	if errors.As(err, new(retryLater)) {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, api.HTTPStatus(e.Code), e)

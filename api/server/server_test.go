@@ -178,7 +178,7 @@ func TestNoPeerIsRefused(t *testing.T) {
 	if a := raw(t, sock, "GET /v1/copies HTTP/1.1\r\nHost: d\r\n\r\n"); !strings.HasPrefix(a.Status, "401") || !strings.Contains(a.Body, `"unauthorized"`) {
 		t.Fatalf("a request without a known caller: %+v", a)
 	}
-	if a := raw(t, sock, "GET /healthz HTTP/1.1\r\nHost: d\r\n\r\n"); !strings.HasPrefix(a.Status, "200") {
+	if a := raw(t, sock, "GET /healthz HTTP/1.1\r\nHost: d\r\n\r\n"); !strings.HasPrefix(a.Status, "200") || !strings.Contains(a.Body, `"version":"`+ditto.Version()+`"`) {
 		t.Fatalf("/healthz without a known caller: %+v", a)
 	}
 }
@@ -208,13 +208,13 @@ func TestClientErrors(t *testing.T) {
 }
 
 // Creates beyond the running and queued ones are answered busy at once,
-// with Retry-After.
+// with Retry-After; the client waits as asked, says so, and asks again.
 func TestBusyBeyondTheQueue(t *testing.T) {
 	f := newFake()
 	f.gate = make(chan struct{})
 	s := newServer(f, Options{MaxStarts: 1, MaxQueue: 1})
 	sock, c := serve(t, s)
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	for range 2 { // one runs, one waits
 		go func() {
 			_, err := c.Create(context.Background(), api.CreateRequest{})
@@ -230,8 +230,21 @@ func TestBusyBeyondTheQueue(t *testing.T) {
 	if !strings.HasPrefix(a.Status, "503") || !strings.Contains(a.Body, `"busy"`) || a.Header.Get("Retry-After") == "" {
 		t.Fatalf("a create beyond the queue: %+v, want 503 busy with Retry-After", a)
 	}
+	told := make(chan time.Duration, 10)
+	c.OnBusy = func(e *api.Error, wait time.Duration) {
+		if e.Code == ditto.CodeBusy {
+			told <- wait
+		}
+	}
+	go func() {
+		_, err := c.Create(context.Background(), api.CreateRequest{})
+		errs <- err
+	}()
+	if wait := <-told; wait != time.Second {
+		t.Errorf("the client was told to wait %v, want the daemon's Retry-After of 1s", wait)
+	}
 	close(f.gate)
-	for range 2 {
+	for range 3 {
 		if err := <-errs; err != nil {
 			t.Fatalf("a queued create failed: %v", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,7 +27,15 @@ func service(c *cli.Context) (api.Service, error) {
 		server = "unix://" + daemon.DefaultSocket
 	}
 	if server != "" {
-		return client.New(server)
+		cl, err := client.New(server)
+		if err != nil {
+			return nil, err
+		}
+		log := logger(c)
+		cl.OnBusy = func(e *api.Error, wait time.Duration) {
+			log.Warn("the daemon is busy; asking again", "in", wait, "why", e.Message)
+		}
+		return cl, nil
 	}
 	m, err := openManager(c)
 	if err != nil {

@@ -19,8 +19,10 @@ func doctorCommand() *cli.Command {
 		Description: `Checks, one line each: kernel support (Btrfs, the ZFS module), tools
 (btrfs-progs, zfsutils, the PostgreSQL majors installed), permissions, the pool
 (settings, mounted, healthy, free space against --min-free), the golden
-(present, age, source), stale copies (server down, TTL passed, owner gone)
-and the gc timer. Each line says ok, warn, FAIL or skip (not needed here),
+(present, age, source), stale copies (server down, TTL passed, owner gone),
+the daemon (answers on --server or the default socket, same version as
+this ditto, its socket's mode and group, whether you may use it) and the
+gc timer. Each line says ok, warn, FAIL or skip (not needed here),
 and what to do about it. Changes nothing: it does not even mount the
 embedded pool. Exits 1 if any check fails.
 
@@ -28,7 +30,7 @@ Examples:
    sudo ditto doctor
    sudo ditto doctor --format json | jq -r '.checks[] | select(.status == "fail") | .fix'`,
 		Action: func(c *cli.Context) error {
-			r := doctor.Run(c.Context, c.String("home"), logger(c))
+			r := doctor.Run(c.Context, c.String("home"), c.String("server"), logger(c))
 			if c.String("format") == "json" {
 				if err := printJSON(r); err != nil {
 					return err

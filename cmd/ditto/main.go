@@ -59,8 +59,9 @@ func run(args []string) int {
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:  "ditto",
-		Usage: "a real, throw-away PostgreSQL database for every test run, in milliseconds",
+		Name:    "ditto",
+		Version: ditto.Version(),
+		Usage:   "a real, throw-away PostgreSQL database for every test run, in milliseconds",
 		Description: `ditto restores your database once into a golden copy on a copy-on-write
 filesystem (Btrfs or ZFS); every copy is an instant writable clone of it with
 its own postgres server, port and password.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -30,10 +31,12 @@ Examples:
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group); flags override it"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue); flags override it"},
 			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
+			&cli.IntFlag{Name: "max-starts", DefaultText: "2 per CPU", Usage: "copies that start at once (create, reset, start); more wait their turn"},
+			&cli.IntFlag{Name: "max-queue", DefaultText: "64", Usage: "requests that wait their turn; beyond, callers are told to retry (busy, Retry-After), which the CLI does for up to 2 minutes"},
 		},
 		Action: func(c *cli.Context) error {
 			m, err := openManager(c)
@@ -45,7 +48,7 @@ Examples:
 				return err
 			}
 			o := daemon.Options{Socket: fc.Socket, Group: fc.Group, AdminGroup: fc.AdminGroup,
-				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
+				MaxStarts: fc.MaxStarts, MaxQueue: fc.MaxQueue, SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
 			if o.Socket == "" {
 				o.Socket = daemon.DefaultSocket
 			}
@@ -72,6 +75,14 @@ func serveConfig(c *cli.Context) (daemon.FileConfig, error) {
 		if c.IsSet(flag) {
 			*field = c.String(flag)
 		}
+	}
+	for flag, field := range map[string]*int{"max-starts": &fc.MaxStarts, "max-queue": &fc.MaxQueue} {
+		if c.IsSet(flag) {
+			*field = c.Int(flag)
+		}
+	}
+	if fc.MaxStarts < 0 || fc.MaxQueue < 0 {
+		return fc, fmt.Errorf("invalid max_starts %d or max_queue %d: give a positive number, or leave it out for the default", fc.MaxStarts, fc.MaxQueue)
 	}
 	return fc, nil
 }

@@ -1,8 +1,9 @@
 // Command bench measures ditto side by side with the physical floor and with
 // what a user would do instead: goldens of three sizes built from
 // pgbench data on one pool, copy create until the first query answers, the
-// floor (a bare snapshot plus a bare postgres start), copy destroy, 16
-// concurrent creates, the cost of an idle copy, CREATE DATABASE ... TEMPLATE,
+// floor (a bare snapshot plus a bare postgres start), copy destroy, copy
+// create through the daemon against direct mode, 16 concurrent creates,
+// the cost of an idle copy, CREATE DATABASE ... TEMPLATE,
 // pg_restore into a fresh database, and reseed against reseed with masking
 // rules and against a plain pg_restore.
 //
@@ -56,7 +57,7 @@ type options struct {
 }
 
 // phases that --skip accepts.
-var phases = []string{"plain", "rules", "floor", "create", "idle", "concurrent", "alternatives"}
+var phases = []string{"plain", "rules", "floor", "create", "daemon", "idle", "concurrent", "alternatives"}
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -67,7 +68,8 @@ func parseFlags(args []string) (options, error) {
 Builds goldens of three sizes from pgbench data on one pool and measures, in
 one run: copy create until the first query answers, the floor (bare snapshot
 + bare postgres start), CREATE DATABASE ... TEMPLATE (FILE_COPY, WAL_LOG),
-pg_restore into a fresh database, copy destroy, concurrent creates, the cost
+pg_restore into a fresh database, copy destroy, copy create through the
+daemon (ditto serve) against direct mode, concurrent creates, the cost
 of an idle copy, and reseed against reseed with masking rules (one of the
 four text columns hashed) and against a plain pg_restore --jobs.
 

@@ -53,6 +53,11 @@ func (b *bench) measureAll(ctx context.Context, r *results) error {
 		return err
 	}
 	for _, s := range r.Sizes {
+		if !b.o.skip["daemon"] {
+			if err := b.daemonCreates(ctx, s); err != nil {
+				return err
+			}
+		}
 		if !b.o.skip["idle"] {
 			if err := b.idleCost(ctx, s); err != nil {
 				return err

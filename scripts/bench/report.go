@@ -73,6 +73,7 @@ type sizeResult struct {
 	Concurrent    *concurrentResult `json:"concurrent,omitempty"`
 	Alternatives  *altResult        `json:"alternatives,omitempty"`
 	Compare       *compareResult    `json:"compare,omitempty"`
+	Daemon        *daemonResult     `json:"daemon,omitempty"`
 	LoadBefore    string            `json:"loadavg_before_runs"`
 	LoadAfter     string            `json:"loadavg_after_runs"`
 	database      string
@@ -235,6 +236,7 @@ type target struct {
 type stats struct {
 	N       int       `json:"n"`
 	P50     float64   `json:"p50"`
+	P90     float64   `json:"p90"`
 	P95     float64   `json:"p95"`
 	Max     float64   `json:"max"`
 	Min     float64   `json:"min"`
@@ -251,11 +253,11 @@ func summarize(v []float64) *stats {
 	sorted := append([]float64(nil), v...)
 	sort.Float64s(sorted)
 	rank := func(p float64) float64 { return sorted[int(math.Ceil(p*float64(len(sorted))))-1] }
-	s.P50, s.P95, s.Min, s.Max = rank(0.50), rank(0.95), sorted[0], sorted[len(sorted)-1]
+	s.P50, s.P90, s.P95, s.Min, s.Max = rank(0.50), rank(0.90), rank(0.95), sorted[0], sorted[len(sorted)-1]
 	for _, x := range v {
 		s.Mean += x / float64(len(v))
 	}
-	s.P50, s.P95, s.Min, s.Max, s.Mean = r2(s.P50), r2(s.P95), r2(s.Min), r2(s.Max), r2(s.Mean)
+	s.P50, s.P90, s.P95, s.Min, s.Max, s.Mean = r2(s.P50), r2(s.P90), r2(s.P95), r2(s.Min), r2(s.Max), r2(s.Mean)
 	return s
 }
 
@@ -622,6 +624,14 @@ func (r *results) markdown() string {
 		})
 		row("copy destroy, --compare build", cmp(func(c *compareResult) string { return triple(c.Destroy) }))
 	}
+	row("**copy create through the daemon** vs direct mode, alternated: p50 / p90", func(s *sizeResult) string {
+		d := s.Daemon
+		if d == nil || d.Daemon == nil || d.Direct == nil {
+			return ""
+		}
+		return fmt.Sprintf("**%s / %s** vs %s / %s (%.2fx at p50)", fmtMS(d.Daemon.P50), fmtMS(d.Daemon.P90),
+			fmtMS(d.Direct.P50), fmtMS(d.Direct.P90), d.Daemon.P50/d.Direct.P50)
+	})
 	row("**copy destroy**", func(s *sizeResult) string {
 		if s.Destroy == nil {
 			return ""
