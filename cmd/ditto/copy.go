@@ -230,6 +230,9 @@ Example:
 					return printCopy(c, v)
 				},
 			},
+			copyExtendCommand(),
+			copyEventsCommand(),
+			copyLogsCommand(),
 		},
 	}
 }
@@ -264,8 +267,11 @@ func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
 
 // serviceForOne is service for a command that takes exactly one copy ID.
 func serviceForOne(c *cli.Context) (api.Service, string, error) {
-	if c.NArg() != 1 {
+	if c.NArg() == 0 {
 		return nil, "", fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
+	}
+	if err := flagsAfterArg(c); err != nil {
+		return nil, "", err
 	}
 	svc, err := service(c)
 	return svc, c.Args().First(), err
