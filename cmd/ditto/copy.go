@@ -37,6 +37,10 @@ its own password, listening on 127.0.0.1. Prints the URL once the server
 accepts connections. The copy lives until its --ttl passes (then ` + "`ditto gc`" + `
 removes it) or until ` + "`ditto copy destroy ID`" + `.
 
+In CI (GitHub Actions, GitLab CI, Buildkite, CircleCI, Jenkins), labels
+ci.provider, ci.job, ci.run_id, ... say which run made the copy (a --label
+of the same KEY wins); ` + "`ditto copy list`" + ` shows them.
+
 Examples:
    url=$(ditto copy create --ttl 30m)
    ditto copy create --format json --label job=$CI_JOB_ID
@@ -258,6 +262,7 @@ func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
 	if req.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
 		return nil, req, err
 	}
+	req.Labels = api.WithCILabels(req.Labels, os.Getenv)
 	if _, err := ditto.ParseSettings(req.Settings); err != nil {
 		return nil, req, err
 	}
