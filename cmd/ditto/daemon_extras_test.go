@@ -192,6 +192,24 @@ func TestDaemonCopyInfo(t *testing.T) {
 		}
 	})
 
+	t.Run("direct mode", func(t *testing.T) {
+		f := f.with(t)
+		c := f.create("--ttl", "5m")
+		defer f.run("copy", "destroy", c.ID)
+		if out := f.must("copy", "extend", c.ID, "--ttl", "0"); out != "never" {
+			t.Fatalf("copy extend --ttl 0 in direct mode: %q, want never", out)
+		}
+		if out := f.must("copy", "logs", c.ID); !strings.Contains(out, "ready to accept connections") {
+			t.Fatalf("copy logs in direct mode: %q", out)
+		}
+		if out := f.must("copy", "events", c.ID); !strings.Contains(out, "extended") || !strings.Contains(out, "root") {
+			t.Fatalf("copy events in direct mode: %q, want the extend by root", out)
+		}
+		if out := f.must("golden", "list"); !strings.Contains(out, "dump") {
+			t.Fatalf("golden list in direct mode: %q", out)
+		}
+	})
+
 	t.Run("goldens", func(t *testing.T) {
 		var gs []struct {
 			Generation string `json:"generation"`
