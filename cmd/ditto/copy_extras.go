@@ -40,15 +40,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if c.String("format") == "json" {
-				return printJSON(v)
-			}
-			if v.ExpiresAt == nil {
-				fmt.Println("never")
-			} else {
-				fmt.Println(v.ExpiresAt.Format(time.RFC3339))
-			}
-			return nil
+			return printAs(c, v, func() {
+				if v.ExpiresAt == nil {
+					fmt.Println("never")
+				} else {
+					fmt.Println(v.ExpiresAt.Format(time.RFC3339))
+				}
+			})
 		},
 	}
 }
@@ -76,13 +74,18 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if c.String("format") == "json" {
-				return printJSON(es)
-			}
-			printEvents(es)
-			return nil
+			return printAs(c, es, func() { printEvents(es) })
 		},
 	}
+}
+
+// printAs prints v as JSON with --format json, else as text does.
+func printAs(c *cli.Context, v any, text func()) error {
+	if c.String("format") == "json" {
+		return printJSON(v)
+	}
+	text()
+	return nil
 }
 
 func printEvents(es []ditto.Event) {

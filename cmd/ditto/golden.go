@@ -38,11 +38,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					if c.String("format") == "json" {
-						return printJSON(gs)
-					}
-					printGoldens(gs)
-					return nil
+					return printAs(c, gs, func() { printGoldens(gs) })
 				},
 			},
 		},
