@@ -50,3 +50,13 @@ func TestJournalBound(t *testing.T) {
 		t.Fatalf("after a torn line: %v; want the line appended after it kept", err)
 	}
 }
+
+// BenchmarkAppendJSONLine is what each event of a copy costs its operation.
+func BenchmarkAppendJSONLine(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "j.jsonl")
+	for i := 0; b.Loop(); i++ {
+		if err := AppendJSONLine(path, line{N: i, S: "created by alice"}, 64<<10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
