@@ -43,6 +43,12 @@ const readyTimeout = 60 * time.Second
 // ROLE for the copy's own password.
 func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error) {
 	t0 := time.Now()
+	c, err := m.createCopy(ctx, o, t0)
+	m.observe(OpCreate, t0, err, nil)
+	return c, err
+}
+
+func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time) (*Copy, error) {
 	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
@@ -88,17 +94,19 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		return nil, err
 	}
 	defer m.work.drop(c.ID)
+	m.event(ctx, c, EventCreated, "golden "+c.Generation)
 	crashPoint("create:reserved")
 	if err := m.startOnGolden(ctx, c, true); err != nil {
-		m.rollback(c, err)
+		m.rollback(ctx, c, err)
 		return nil, err
 	}
 	crashPoint("create:ready")
 	c.State, c.Busy = StateReady, nil
 	if err := m.Home.Save(c); err != nil {
-		m.rollback(c, err)
+		m.rollback(ctx, c, err)
 		return nil, err
 	}
+	m.event(ctx, c, EventReady, "")
 	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
 	return c, nil
 }
@@ -271,11 +279,13 @@ func connectHost(listen string) string {
 
 // rollback undoes a failed create; what it cannot undo is left for gc, which
 // finds the record's owner gone.
-func (m *Manager) rollback(c *Copy, cause error) {
+func (m *Manager) rollback(ctx context.Context, c *Copy, cause error) {
 	m.Log.Debug("rolling back failed copy", "id", c.ID, "error", cause)
-	if err := m.teardown(context.Background(), c); err != nil {
+	if err := m.teardown(context.WithoutCancel(ctx), c); err != nil {
 		m.Log.Warn("could not clean up failed copy; `ditto gc` will retry", "id", c.ID, "error", err)
+		return
 	}
+	m.event(ctx, c, EventDestroyed, "its create failed")
 }
 
 func (m *Manager) checkFreeSpace(ctx context.Context) error {
@@ -345,6 +355,13 @@ const destroyWait = time.Minute
 // another ditto process is destroying it already, it waits until that one
 // has finished: the copy is gone either way.
 func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
+	t0 := time.Now()
+	err := m.destroyCopy(ctx, id)
+	m.observe(OpDestroy, t0, err, nil)
+	return err
+}
+
+func (m *Manager) destroyCopy(ctx context.Context, id string) error {
 	deadline := time.Now().Add(destroyWait)
 	var other *busyError // the destroy this one waits for
 	for {
@@ -352,7 +369,11 @@ func (m *Manager) DestroyCopy(ctx context.Context, id string) error {
 		if err == nil {
 			defer m.work.drop(id)
 			crashPoint("destroy:claimed")
-			return m.teardown(ctx, c)
+			if err := m.teardown(ctx, c); err != nil {
+				return err
+			}
+			m.event(ctx, c, EventDestroyed, "")
+			return nil
 		}
 		if other != nil && errors.Is(err, ErrNoCopy) {
 			m.Log.Info("copy destroyed by another ditto process", "id", id, "pid", other.owner.PID)
@@ -498,7 +519,11 @@ func (m *Manager) ResetCopy(ctx context.Context, id string) (*Copy, error) {
 		return nil, fmt.Errorf("resetting copy %s: %w (the copy is down: retry `ditto copy reset %s` or remove it with `ditto copy destroy %s`)", id, err, id, id)
 	}
 	c.State, c.Busy, c.StartFailed = StateReady, nil, time.Time{}
-	return c, m.Home.Save(c)
+	if err := m.Home.Save(c); err != nil {
+		return nil, err
+	}
+	m.event(ctx, c, EventReset, "golden "+c.Generation)
+	return c, nil
 }
 
 func (m *Manager) currentUnderLock() (gen string, err error) {
@@ -523,6 +548,7 @@ func (m *Manager) StartCopy(ctx context.Context, id string) (c *Copy, started bo
 	if err := m.serverReady(ctx, c, srv); err != nil {
 		return nil, false, m.startFailed(ctx, c, err)
 	}
+	m.event(ctx, c, EventStarted, "")
 	m.Log.Info("copy server started on the copy's own data", "id", c.ID, "port", c.Port)
 	return c, true, nil
 }

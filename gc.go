@@ -42,7 +42,12 @@ func (m *Manager) Sweep(ctx context.Context) *GCReport {
 		if why == "" {
 			continue
 		}
-		if err := m.DestroyCopy(ctx, c.ID); err != nil {
+		dctx := withSystemActor(ctx, ActorGC)
+		if c.Expired(now) {
+			dctx = withSystemActor(ctx, ActorTTL)
+			m.event(dctx, c, EventExpired, why)
+		}
+		if err := m.DestroyCopy(dctx, c.ID); err != nil {
 			if !errors.Is(err, ErrNoCopy) {
 				r.Errors = append(r.Errors, err.Error())
 			}
@@ -75,6 +80,7 @@ func (m *Manager) restartDown(ctx context.Context, copies []*Copy, now time.Time
 		m.Log.Info("copies are down; their servers start again once the pool is above its free-space floor", "copies", len(down))
 		return
 	}
+	ctx = withSystemActor(ctx, ActorGC)
 	for _, c := range down {
 		_, started, err := m.StartCopy(ctx, c.ID)
 		switch {
@@ -139,6 +145,7 @@ func (m *Manager) removeUnexplained(ctx context.Context, tx *tx, r *GCReport) er
 		}
 	}
 	m.removeStrayFiles(known, r)
+	m.removeOldEvents(known, r)
 	return nil
 }
 

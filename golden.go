@@ -24,7 +24,8 @@ const pgDataDir = "pgdata"
 type Golden struct {
 	Generation string    `json:"generation"`
 	CreatedAt  time.Time `json:"created_at"`
-	Source     string    `json:"source"` // dump path or redacted source URL
+	Source     string    `json:"source"`                // dump path or redacted source URL
+	SourceKind string    `json:"source_kind,omitempty"` // SourceDump or SourceURL
 	Format     string    `json:"format"`
 	Database   string    `json:"database"`
 	Role       string    `json:"role"`

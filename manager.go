@@ -29,6 +29,8 @@ type Manager struct {
 	pgUser postgres.OSUser
 	pg     servers
 	work   workSet
+	// observers hear of finished operations (AddObserver)
+	observers []Observer
 }
 
 // workSet holds the copies that a goroutine of this process is creating,
@@ -144,6 +146,7 @@ func (m *Manager) prepareHome() error {
 		{h.Records(), 0o700, false},
 		{h.Run(), 0o710, true},
 		{h.Logs(), 0o700, false},
+		{h.Events(), 0o700, false},
 		{h.Tmp(), 0o700, false},
 		{h.InitDB(), 0o710, true},
 	}

@@ -103,11 +103,14 @@ func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	if err != nil {
 		return Golden{}, err
 	}
+	t0 := time.Now()
 	g, err := m.reseed(ctx, o)
 	l.Unlock()
 	if err != nil {
+		m.observe(OpReseed, t0, err, nil)
 		return Golden{}, err
 	}
+	m.observe(OpReseed, t0, nil, &g)
 	m.GC(ctx) // old generations no copy uses
 	return g, nil
 }
@@ -179,9 +182,9 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 	}
 	defer os.RemoveAll(tmp) // the raw dump never outlives the reseed
 
-	dumpPath, source := o.DumpPath, o.DumpPath
+	dumpPath, source, kind := o.DumpPath, o.DumpPath, SourceDump
 	if o.SourceURL != "" {
-		source = postgres.RedactURL(o.SourceURL)
+		source, kind = postgres.RedactURL(o.SourceURL), SourceURL
 		if dumpPath, err = m.dumpSource(ctx, bins, o, tmp); err != nil {
 			return Golden{}, err
 		}
@@ -201,6 +204,7 @@ func (m *Manager) reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 		golden: Golden{
 			Generation: newGeneration(start),
 			Source:     source,
+			SourceKind: kind,
 			Format:     string(info.Format),
 			Database:   firstNonEmpty(o.Database, info.Database, dumpBaseName(dumpPath)),
 			Role:       m.Config.Role,

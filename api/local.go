@@ -23,6 +23,9 @@ type Local struct {
 
 func (l Local) view(c *ditto.Copy) Copy { return ViewOf(c, c.SecretFor(l.Caller)) }
 
+// acting is ctx of an operation done for the caller: its events name it.
+func (l Local) acting(ctx context.Context) context.Context { return ditto.WithActor(ctx, l.Caller) }
+
 // Create makes a copy owned by the caller (and by its process, when held).
 func (l Local) Create(ctx context.Context, r CreateRequest) (Copy, error) {
 	o := ditto.CreateOptions{TTL: ditto.DefaultTTL, Labels: r.Labels, Durable: r.Durable, Listen: r.Listen,
@@ -39,7 +42,7 @@ func (l Local) Create(ctx context.Context, r CreateRequest) (Copy, error) {
 	if r.Hold {
 		o.Owner = l.Process
 	}
-	c, err := l.M.CreateCopy(ctx, o)
+	c, err := l.M.CreateCopy(l.acting(ctx), o)
 	if err != nil {
 		return Copy{}, err
 	}
@@ -107,14 +110,14 @@ func (l Local) Destroy(ctx context.Context, id string) error {
 	if _, err := l.M.CopyFor(l.Caller, id); err != nil {
 		return err
 	}
-	return l.M.DestroyCopy(ctx, id)
+	return l.M.DestroyCopy(l.acting(ctx), id)
 }
 
 func (l Local) Reset(ctx context.Context, id string) (Copy, error) {
 	if _, err := l.M.CopyFor(l.Caller, id); err != nil {
 		return Copy{}, err
 	}
-	c, err := l.M.ResetCopy(ctx, id)
+	c, err := l.M.ResetCopy(l.acting(ctx), id)
 	if err != nil {
 		return Copy{}, err
 	}
@@ -125,7 +128,7 @@ func (l Local) Start(ctx context.Context, id string) (StartResult, error) {
 	if _, err := l.M.CopyFor(l.Caller, id); err != nil {
 		return StartResult{}, err
 	}
-	c, started, err := l.M.StartCopy(ctx, id)
+	c, started, err := l.M.StartCopy(l.acting(ctx), id)
 	if err != nil {
 		return StartResult{}, err
 	}

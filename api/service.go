@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 
 	"github.com/dittodb/ditto"
 )
@@ -20,6 +21,23 @@ type Service interface {
 	Reset(ctx context.Context, id string) (Copy, error)
 	Start(ctx context.Context, id string) (StartResult, error)
 	Status(ctx context.Context) (ditto.Status, error)
+	// Extend sets the copy to expire r.TTL from now.
+	Extend(ctx context.Context, id string, r ExtendRequest) (Copy, error)
+	// Events returns what happened to the copy, oldest first; they answer
+	// for a while after the copy is destroyed (ditto.EventsRetention).
+	Events(ctx context.Context, id string) ([]ditto.Event, error)
+	// Logs streams the copy's server log; with follow, until the copy is
+	// destroyed or ctx ends.
+	Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error)
+	// Goldens lists the golden generations kept, newest first.
+	Goldens(ctx context.Context) ([]ditto.GoldenInfo, error)
+}
+
+// ExtendRequest is the body of POST /v1/copies/{id}/extend.
+type ExtendRequest struct {
+	// TTL is the copy's new time to live from now: a duration such as
+	// 30m, or 0 for no expiry.
+	TTL string `json:"ttl"`
 }
 
 // Lease is the hold on a copy made by Service.Hold.

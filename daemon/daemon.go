@@ -20,6 +20,7 @@ import (
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/api"
 	"github.com/dittodb/ditto/api/server"
+	"github.com/dittodb/ditto/daemon/metrics"
 	"github.com/dittodb/ditto/internal/state"
 )
 
@@ -75,9 +76,13 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 	if err != nil {
 		return err
 	}
+	met := metrics.New(m)
+	m.AddObserver(met)
 	srv := server.New(server.Options{
 		Log: log, MaxStarts: o.MaxStarts, MaxQueue: o.MaxQueue,
-		For: func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
+		For:      func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
+		Metrics:  met.Handler(),
+		Requests: met.Request,
 	})
 	hs := srv.HTTPServer()
 	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {

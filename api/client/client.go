@@ -266,3 +266,28 @@ func (c *Client) Start(ctx context.Context, id string) (v api.StartResult, err e
 func (c *Client) Status(ctx context.Context) (s ditto.Status, err error) {
 	return s, c.call(ctx, "GET", "/v1/status", nil, &s, http.StatusOK)
 }
+
+func (c *Client) Extend(ctx context.Context, id string, r api.ExtendRequest) (v api.Copy, err error) {
+	return v, c.call(ctx, "POST", copyPath(id, "extend"), r, &v, http.StatusOK)
+}
+
+func (c *Client) Events(ctx context.Context, id string) (es []ditto.Event, err error) {
+	return es, c.call(ctx, "GET", copyPath(id, "events"), nil, &es, http.StatusOK)
+}
+
+// Logs streams the copy's server log; closing it ends the stream.
+func (c *Client) Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error) {
+	path := copyPath(id, "logs")
+	if follow {
+		path += "?follow=true"
+	}
+	resp, err := c.send(ctx, "GET", path, nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func (c *Client) Goldens(ctx context.Context) (gs []ditto.GoldenInfo, err error) {
+	return gs, c.call(ctx, "GET", "/v1/goldens", nil, &gs, http.StatusOK)
+}

@@ -56,6 +56,12 @@ type Options struct {
 	// Heartbeat is how often a hold stream writes a line (default 5s): a
 	// write that fails ends the hold as surely as a closed connection.
 	Heartbeat time.Duration
+	// Metrics, when set, is served on GET /metrics, without identity (the
+	// socket's permissions already keep strangers out).
+	Metrics http.Handler
+	// Requests, when set, is told of each API request: its route (method
+	// and pattern) and the HTTP status it was answered with.
+	Requests func(route string, status int)
 }
 
 // Limits of a request: a client that sends its headers or body slowly,
@@ -130,6 +136,10 @@ var routes = []route{
 	{"POST", "/v1/copies/{id}/start", (*Server).start},
 	{"POST", "/v1/copies/{id}/keep", (*Server).keep},
 	{"GET", "/v1/status", (*Server).status},
+	{"POST", "/v1/copies/{id}/extend", (*Server).extend},
+	{"GET", "/v1/copies/{id}/events", (*Server).events},
+	{"GET", "/v1/copies/{id}/logs", (*Server).logs},
+	{"GET", "/v1/goldens", (*Server).goldens},
 }
 
 func (s *Server) routes() *http.ServeMux {
@@ -138,6 +148,10 @@ func (s *Server) routes() *http.ServeMux {
 		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: ditto.Version()})
 	})
 	patterns := map[string]bool{"/healthz": true}
+	if s.o.Metrics != nil {
+		mux.Handle("GET /metrics", s.o.Metrics)
+		patterns["/metrics"] = true
+	}
 	for _, rt := range routes {
 		mux.Handle(rt.method+" "+rt.pattern, s.handler(rt))
 		patterns[rt.pattern] = true
@@ -160,6 +174,11 @@ func (s *Server) routes() *http.ServeMux {
 func (s *Server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
+		if s.o.Requests != nil {
+			sw := &statusWriter{ResponseWriter: w}
+			defer func() { s.o.Requests(rt.method+" "+rt.pattern, sw.status()) }()
+			w = sw
+		}
 		p, ok := r.Context().Value(peerKey{}).(Peer)
 		if !ok {
 			writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "the caller's identity is unknown",

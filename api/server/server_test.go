@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ type fake struct {
 	destroyed chan string
 	gate      chan struct{} // when set, a create waits for it
 	next      int
+	logWriter *io.PipeWriter // of the log being followed
 }
 
 func newFake() *fake { return &fake{copies: map[string]api.Copy{}, destroyed: make(chan string, 16)} }
@@ -328,7 +330,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	served := []string{"GET /healthz"}
+	served := []string{"GET /healthz", "GET /metrics"}
 	for _, r := range routes {
 		served = append(served, r.method+" "+r.pattern)
 	}

@@ -37,6 +37,10 @@ its own password, listening on 127.0.0.1. Prints the URL once the server
 accepts connections. The copy lives until its --ttl passes (then ` + "`ditto gc`" + `
 removes it) or until ` + "`ditto copy destroy ID`" + `.
 
+In CI (GitHub Actions, GitLab CI, Buildkite, CircleCI, Jenkins), labels
+ci.provider, ci.job, ci.run_id, ... say which run made the copy (a --label
+of the same KEY wins); ` + "`ditto copy list`" + ` shows them.
+
 Examples:
    url=$(ditto copy create --ttl 30m)
    ditto copy create --format json --label job=$CI_JOB_ID
@@ -230,6 +234,9 @@ Example:
 					return printCopy(c, v)
 				},
 			},
+			copyExtendCommand(),
+			copyEventsCommand(),
+			copyLogsCommand(),
 		},
 	}
 }
@@ -255,6 +262,7 @@ func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
 	if req.Labels, err = parseLabels(c.StringSlice("label")); err != nil {
 		return nil, req, err
 	}
+	req.Labels = api.WithCILabels(req.Labels, os.Getenv)
 	if _, err := ditto.ParseSettings(req.Settings); err != nil {
 		return nil, req, err
 	}
@@ -264,8 +272,11 @@ func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
 
 // serviceForOne is service for a command that takes exactly one copy ID.
 func serviceForOne(c *cli.Context) (api.Service, string, error) {
-	if c.NArg() != 1 {
+	if c.NArg() == 0 {
 		return nil, "", fmt.Errorf("give exactly one copy ID (see `ditto copy list`)")
+	}
+	if err := flagsAfterArg(c); err != nil {
+		return nil, "", err
 	}
 	svc, err := service(c)
 	return svc, c.Args().First(), err
