@@ -29,6 +29,9 @@ type Manager struct {
 	pgUser postgres.OSUser
 	pg     servers
 	work   workSet
+
+	// ReseedObserver, when set, learns of every finished reseed attempt.
+	ReseedObserver ReseedObserver
 }
 
 // workSet holds the copies that a goroutine of this process is creating,

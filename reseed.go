@@ -38,6 +38,8 @@ type ReseedOptions struct {
 	// AfterRestore is a file of SQL run on the golden after the restore
 	// and masking, before it is frozen (e.g. to mark it as not production).
 	AfterRestore string
+	// Trigger says who started it (TriggerCLI when empty), for the status.
+	Trigger string
 }
 
 // UseDumpPath applies DITTO_DUMP_PATH's rule: with a source URL it is where
@@ -74,17 +76,36 @@ type plan struct {
 // interruption at any point leaves the previous golden current and
 // untouched; what the failed attempt built is removed now or by gc.
 func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
+	run, err := m.StartReseed(o)
+	if err != nil {
+		return Golden{}, err
+	}
+	return run(ctx)
+}
+
+// StartReseed takes the reseed lock, or refuses (CodeBusy) while another
+// reseed runs, and returns the reseed to run, which records its outcome in
+// the reseed status: the daemon answers the caller before it runs.
+func (m *Manager) StartReseed(o ReseedOptions) (run func(context.Context) (Golden, error), err error) {
 	l, err := m.lockReseed()
 	if err != nil {
-		return Golden{}, err
+		return nil, err
 	}
-	g, err := m.reseed(ctx, o)
-	l.Unlock()
-	if err != nil {
-		return Golden{}, err
+	if o.Trigger == "" {
+		o.Trigger = TriggerCLI
 	}
-	m.GC(ctx) // old generations no copy uses
-	return g, nil
+	start := time.Now()
+	m.reseedStarted(o.Trigger, start)
+	return func(ctx context.Context) (Golden, error) {
+		g, err := m.reseed(ctx, o)
+		m.reseedFinished(o, start, g, err)
+		l.Unlock()
+		if err != nil {
+			return Golden{}, err
+		}
+		m.GC(ctx) // old generations no copy uses
+		return g, nil
+	}, nil
 }
 
 func (m *Manager) lockReseed() (*state.Lock, error) {
