@@ -76,7 +76,7 @@ type plan struct {
 // interruption at any point leaves the previous golden current and
 // untouched; what the failed attempt built is removed now or by gc.
 func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
-	run, err := m.StartReseed(o)
+	_, run, err := m.StartReseed(o)
 	if err != nil {
 		return Golden{}, err
 	}
@@ -84,19 +84,19 @@ func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
 }
 
 // StartReseed takes the reseed lock, or refuses (CodeBusy) while another
-// reseed runs, and returns the reseed to run, which records its outcome in
-// the reseed status: the daemon answers the caller before it runs.
-func (m *Manager) StartReseed(o ReseedOptions) (run func(context.Context) (Golden, error), err error) {
+// reseed runs, records the attempt and returns it with the reseed to run,
+// which records its outcome: the daemon answers the caller before it runs.
+func (m *Manager) StartReseed(o ReseedOptions) (ReseedRun, func(context.Context) (Golden, error), error) {
 	l, err := m.lockReseed()
 	if err != nil {
-		return nil, err
+		return ReseedRun{}, nil, err
 	}
 	if o.Trigger == "" {
 		o.Trigger = TriggerCLI
 	}
 	start := time.Now()
-	m.reseedStarted(o.Trigger, start)
-	return func(ctx context.Context) (Golden, error) {
+	attempt := m.reseedStarted(o.Trigger, start)
+	return attempt, func(ctx context.Context) (Golden, error) {
 		g, err := m.reseed(ctx, o)
 		m.reseedFinished(o, start, g, err)
 		l.Unlock()

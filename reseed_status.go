@@ -116,13 +116,13 @@ func (m *Manager) SetNextReseed(t *time.Time) error {
 }
 
 // reseedStarted records an attempt that holds the reseed lock.
-func (m *Manager) reseedStarted(trigger string, start time.Time) {
+func (m *Manager) reseedStarted(trigger string, start time.Time) ReseedRun {
 	self := proc.Self()
-	if _, err := m.updateReseedStatus(func(s *ReseedStatus) {
-		s.Running = &ReseedRun{StartedAt: start.UTC(), Trigger: trigger, Process: &self}
-	}); err != nil {
+	run := ReseedRun{StartedAt: start.UTC(), Trigger: trigger, Process: &self}
+	if _, err := m.updateReseedStatus(func(s *ReseedStatus) { s.Running = &run }); err != nil {
 		m.Log.Warn("could not record the reseed's start", "error", err)
 	}
+	return run
 }
 
 // reseedFinished records the outcome of the attempt begun at start and

@@ -20,6 +20,10 @@ type Service interface {
 	Reset(ctx context.Context, id string) (Copy, error)
 	Start(ctx context.Context, id string) (StartResult, error)
 	Status(ctx context.Context) (ditto.Status, error)
+	// Reseed starts a reseed from the daemon's configured source (admins
+	// only) and returns the status with it running.
+	Reseed(ctx context.Context) (ditto.ReseedStatus, error)
+	ReseedStatus(ctx context.Context) (ditto.ReseedStatus, error)
 }
 
 // Lease is the hold on a copy made by Service.Hold.

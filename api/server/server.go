@@ -130,6 +130,8 @@ var routes = []route{
 	{"POST", "/v1/copies/{id}/start", (*Server).start},
 	{"POST", "/v1/copies/{id}/keep", (*Server).keep},
 	{"GET", "/v1/status", (*Server).status},
+	{"POST", "/v1/reseed", (*Server).startReseed},
+	{"GET", "/v1/reseed", (*Server).reseedStatus},
 }
 
 func (s *Server) routes() *http.ServeMux {
