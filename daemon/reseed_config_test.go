@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto"
 )
 
 func TestReseedConfig(t *testing.T) {
@@ -135,6 +137,35 @@ func TestScheduleNext(t *testing.T) {
 		}
 		if got := c.s.Next(last, at(c.now)); !got.Equal(at(c.want)) {
 			t.Errorf("%s: %v, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// A restarted daemon counts from what the home recorded: the end of the
+// latest finished attempt, success or failure, or the golden's creation.
+func TestLastChange(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	run := func(start time.Time, seconds float64) *ditto.ReseedRun {
+		return &ditto.ReseedRun{StartedAt: start, Seconds: seconds}
+	}
+	every := Schedule{Every: time.Hour}
+	cases := []struct {
+		name    string
+		st      ditto.ReseedStatus
+		created time.Time
+		now     time.Time
+		want    time.Time
+	}{
+		{"nothing recorded, no golden: now", ditto.ReseedStatus{}, time.Time{}, t0, t0},
+		{"a golden of a ditto without a status: from its creation", ditto.ReseedStatus{}, t0, t0.Add(10 * time.Minute), t0.Add(time.Hour)},
+		{"a success: an interval after its end", ditto.ReseedStatus{LastSuccess: run(t0, 60)}, t0, t0.Add(5 * time.Minute), t0.Add(61 * time.Minute)},
+		{"a later failure: an interval after its end, not in a loop", ditto.ReseedStatus{LastSuccess: run(t0, 60), LastFailure: run(t0.Add(30*time.Minute), 1)},
+			t0, t0.Add(31 * time.Minute), t0.Add(90*time.Minute + time.Second)},
+		{"down past the next run: now", ditto.ReseedStatus{LastSuccess: run(t0, 60)}, t0, t0.Add(3 * time.Hour), t0.Add(3 * time.Hour)},
+	}
+	for _, c := range cases {
+		if got := every.Next(lastChange(c.st, c.created), c.now); !got.Equal(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -75,7 +76,7 @@ Examples:
 			}
 			if fc.Reseed != nil {
 				if o.Reseed, err = fc.Reseed.Reseeding(); err != nil {
-					return err
+					return fmt.Errorf("the daemon's config: %w", err)
 				}
 			}
 			return daemon.Serve(c.Context, m, logger(c), o)
