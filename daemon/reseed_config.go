@@ -86,8 +86,19 @@ func (c ReseedConfig) Reseeding() (*Reseeding, error) {
 	if r.Schedule, err = parseSchedule(c.Every, c.Daily); err != nil {
 		return nil, err
 	}
-	if len(c.OnFailure) > 0 && !filepath.IsAbs(c.OnFailure[0]) {
-		return nil, bad("on_failure", "the command %q is not an absolute path (it runs without a shell and without a PATH search)", c.OnFailure[0])
+	if c.Rules != "" {
+		if _, err := os.Stat(c.Rules); err != nil {
+			return nil, bad("rules", "%v", err)
+		}
+	}
+	if len(c.OnFailure) > 0 {
+		cmd := c.OnFailure[0]
+		if !filepath.IsAbs(cmd) {
+			return nil, bad("on_failure", "the command %q is not an absolute path (it runs without a shell and without a PATH search)", cmd)
+		}
+		if fi, err := os.Stat(cmd); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return nil, bad("on_failure", "%s is not an executable file", cmd)
+		}
 	}
 	return r, nil
 }

@@ -26,7 +26,7 @@ func TestReseedConfig(t *testing.T) {
 		{ReseedConfig{SourceURL: "file:" + secret, Every: "24h"}, "postgres://reader:s3cret@db.internal/app", "postgres://reader:xxxxx@db.internal/app"},
 		{ReseedConfig{SourceURL: "env:DITTO_TEST_SOURCE", Daily: "03:00"}, "postgres://reader:envpw@db.internal/app", "postgres://reader:xxxxx@db.internal/app"},
 		{ReseedConfig{SourceURL: "postgres://reader@db.internal/app"}, "postgres://reader@db.internal/app", "postgres://reader@db.internal/app"},
-		{ReseedConfig{Dump: "/srv/app.dump", Rules: "/etc/ditto/mask.yaml", Jobs: 4, OnFailure: []string{"/usr/bin/logger", "reseed failed"}}, "", "/srv/app.dump"},
+		{ReseedConfig{Dump: "/srv/app.dump", Rules: secret, Jobs: 4, OnFailure: []string{"/bin/sh", "-c", "logger failed"}}, "", "/srv/app.dump"},
 	}
 	for _, g := range good {
 		r, err := g.c.Reseeding()
@@ -62,6 +62,9 @@ func TestReseedConfig(t *testing.T) {
 		{ReseedConfig{Dump: "/a.dump", Daily: "3am"}, "reseed.daily"},
 		{ReseedConfig{Dump: "/a.dump", Every: "1h", Daily: "03:00"}, "reseed.daily: give either"},
 		{ReseedConfig{Dump: "/a.dump", OnFailure: []string{"notify-send", "x"}}, "reseed.on_failure"},
+		{ReseedConfig{Dump: "/a.dump", OnFailure: []string{"/usr/bin/no-such-notifier"}}, "reseed.on_failure: /usr/bin/no-such-notifier is not an executable"},
+		{ReseedConfig{Dump: "/a.dump", OnFailure: []string{secret}}, "is not an executable"},
+		{ReseedConfig{Dump: "/a.dump", Rules: "/etc/ditto/no-such-mask.yaml"}, "reseed.rules: stat /etc/ditto/no-such-mask.yaml"},
 	}
 	for _, b := range bad {
 		_, err := b.c.Reseeding()

@@ -65,6 +65,7 @@ func TestScheduledReseed(t *testing.T) {
 			t.Fatalf("on_failure's environment: want the error and no secret:\n%s", env)
 		}
 		text := d.mustAs(t, nil, "status")
+		t.Logf("ditto status:\n%s", text)
 		if !strings.Contains(text, "last failure") || !strings.Contains(text, "127.0.0.1") || !strings.Contains(text, "next run") {
 			t.Fatalf("ditto status does not show the failure and the next run:\n%s", text)
 		}
