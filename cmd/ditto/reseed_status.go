@@ -14,12 +14,15 @@ func printReseedStatus(s ditto.ReseedStatus, now time.Time) {
 	if r := s.Running; r != nil {
 		lines = append(lines, fmt.Sprintf("running since %s (%s ago, %s)", when(r.StartedAt), ago(now, r.StartedAt), r.Trigger))
 	}
+	// finished runs by their end: "3m ago" is when the golden changed
 	if r := s.LastSuccess; r != nil {
-		lines = append(lines, fmt.Sprintf("last success %s (%s ago, %s, took %s): %s", when(r.StartedAt), ago(now, r.StartedAt),
+		end := r.StartedAt.Add(r.Duration())
+		lines = append(lines, fmt.Sprintf("last success %s (%s ago, %s, took %s): %s", when(end), ago(now, end),
 			r.Trigger, r.Duration().Round(time.Millisecond), r.Generation))
 	}
 	if r := s.LastFailure; r != nil {
-		lines = append(lines, fmt.Sprintf("last failure %s (%s ago, %s, after %s): %s", when(r.StartedAt), ago(now, r.StartedAt),
+		end := r.StartedAt.Add(r.Duration())
+		lines = append(lines, fmt.Sprintf("last failure %s (%s ago, %s, after %s): %s", when(end), ago(now, end),
 			r.Trigger, r.Duration().Round(time.Millisecond), oneLine(r.Error)))
 	}
 	if s.NextRun != nil {
