@@ -12,8 +12,9 @@ import (
 	"github.com/dittodb/ditto"
 )
 
-// Limits of an on_failure command: it is killed after onFailureWait, and
-// only the end of its output is logged.
+// Limits of an on_failure command: it is killed after onFailureWait (or
+// when the daemon stops), and only the end of its output is logged, as
+// only the start of a long error is passed to it.
 const (
 	onFailureWait   = 5 * time.Minute
 	onFailureOutput = 4 << 10
@@ -88,10 +89,15 @@ func (s *reseeder) start(trigger string) (ditto.ReseedRun, error) {
 // in DITTO_RESEED_ERROR and an environment of its own: the daemon's may
 // hold the source's URL or the masking key.
 func (s *reseeder) onFailure(msg string) {
-	if len(s.r.OnFailure) == 0 {
+	// a reseed the daemon's stop interrupted is no failure of the source;
+	// and the stop does not wait for a slow command
+	if len(s.r.OnFailure) == 0 || s.ctx.Err() != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), onFailureWait)
+	if len(msg) > onFailureOutput { // an environment string has a size limit
+		msg = msg[:onFailureOutput] + "..."
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, onFailureWait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.r.OnFailure[0], s.r.OnFailure[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
