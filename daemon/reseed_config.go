@@ -123,6 +123,9 @@ func readSecret(v string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+			return "", fmt.Errorf("%s is readable by every user: chmod o-r it (it holds the source's password)", path)
+		}
 		url, _, _ = strings.Cut(string(b), "\n")
 		if url = strings.TrimSpace(url); url == "" {
 			return "", fmt.Errorf("%s is empty: its first line must be the source's URL", path)

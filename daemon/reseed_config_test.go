@@ -16,6 +16,10 @@ func TestReseedConfig(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("postgres://reader:s3cret@db.internal/app\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	public := filepath.Join(dir, "public-url")
+	if err := os.WriteFile(public, []byte("postgres://reader:s3cret@db.internal/app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("DITTO_TEST_SOURCE", "postgres://reader:envpw@db.internal/app")
 	t.Setenv("DITTO_TEST_EMPTY", "")
 
@@ -51,6 +55,7 @@ func TestReseedConfig(t *testing.T) {
 		{ReseedConfig{SourceURL: "env:DITTO_TEST_EMPTY"}, "DITTO_TEST_EMPTY is empty"},
 		{ReseedConfig{SourceURL: "file:" + filepath.Join(dir, "missing")}, "reseed.source_url: open"},
 		{ReseedConfig{SourceURL: "file:relative/path"}, "not an absolute path"},
+		{ReseedConfig{SourceURL: "file:" + public}, "readable by every user"},
 		{ReseedConfig{SourceURL: "env:DITTO_TEST_SOURCE", Dump: "/srv/a.dump"}, "reseed.dump: give either"},
 		{ReseedConfig{Dump: "app.dump"}, "reseed.dump: \"app.dump\" is not an absolute path"},
 		{ReseedConfig{Dump: "/a.dump", Rules: "mask.yaml"}, "reseed.rules"},
