@@ -26,6 +26,7 @@ type ReseedConfig struct {
 	Jobs          int    `yaml:"jobs"`
 	AllowUnmasked bool   `yaml:"allow_unmasked"`
 	KeepDump      string `yaml:"keep_dump"`
+	AfterRestore  string `yaml:"after_restore"`
 	// Every is an interval (24h); Daily a local time of day (03:00).
 	// Neither: reseeds only when an admin asks (POST /v1/reseed).
 	Every string `yaml:"every"`
@@ -55,7 +56,7 @@ func (c ReseedConfig) Reseeding() (*Reseeding, error) {
 	}
 	r := &Reseeding{OnFailure: c.OnFailure, Options: ditto.ReseedOptions{
 		DumpPath: c.Dump, Rules: c.Rules, Database: c.Database, PGBin: c.PGBin, Jobs: c.Jobs,
-		AllowUnmasked: c.AllowUnmasked, KeepDump: c.KeepDump,
+		AllowUnmasked: c.AllowUnmasked, KeepDump: c.KeepDump, AfterRestore: c.AfterRestore,
 	}}
 	switch {
 	case c.SourceURL == "" && c.Dump == "":
@@ -74,7 +75,7 @@ func (c ReseedConfig) Reseeding() (*Reseeding, error) {
 	if c.KeepDump != "" && c.SourceURL == "" {
 		return nil, bad("keep_dump", "only with source_url: it is where the dump of the source is kept")
 	}
-	for key, p := range map[string]string{"dump": c.Dump, "rules": c.Rules, "pg_bin": c.PGBin, "keep_dump": c.KeepDump} {
+	for key, p := range map[string]string{"dump": c.Dump, "rules": c.Rules, "pg_bin": c.PGBin, "keep_dump": c.KeepDump, "after_restore": c.AfterRestore} {
 		if p != "" && !filepath.IsAbs(p) {
 			return nil, bad(key, "%q is not an absolute path", p)
 		}
@@ -86,9 +87,9 @@ func (c ReseedConfig) Reseeding() (*Reseeding, error) {
 	if r.Schedule, err = parseSchedule(c.Every, c.Daily); err != nil {
 		return nil, err
 	}
-	if c.Rules != "" {
-		if _, err := os.Stat(c.Rules); err != nil {
-			return nil, bad("rules", "%v", err)
+	for key, p := range map[string]string{"rules": c.Rules, "after_restore": c.AfterRestore} {
+		if _, err := os.Stat(p); p != "" && err != nil {
+			return nil, bad(key, "%v", err)
 		}
 	}
 	if len(c.OnFailure) > 0 {

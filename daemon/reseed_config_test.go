@@ -70,6 +70,8 @@ func TestReseedConfig(t *testing.T) {
 		{ReseedConfig{Dump: "/a.dump", OnFailure: []string{"/usr/bin/no-such-notifier"}}, "reseed.on_failure: /usr/bin/no-such-notifier is not an executable"},
 		{ReseedConfig{Dump: "/a.dump", OnFailure: []string{secret}}, "is not an executable"},
 		{ReseedConfig{Dump: "/a.dump", Rules: "/etc/ditto/no-such-mask.yaml"}, "reseed.rules: stat /etc/ditto/no-such-mask.yaml"},
+		{ReseedConfig{Dump: "/a.dump", AfterRestore: "/etc/ditto/no-such.sql"}, "reseed.after_restore: stat /etc/ditto/no-such.sql"},
+		{ReseedConfig{Dump: "/a.dump", AfterRestore: "mark.sql"}, "reseed.after_restore: \"mark.sql\" is not an absolute path"},
 	}
 	for _, b := range bad {
 		_, err := b.c.Reseeding()

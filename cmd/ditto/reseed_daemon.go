@@ -17,7 +17,7 @@ const reseedPoll = time.Second
 // reseedConfigured has the daemon reseed from its configured source and
 // waits for the outcome.
 func reseedConfigured(c *cli.Context) error {
-	for _, f := range []string{"database", "pg-bin", "jobs", "rules", "allow-unmasked"} {
+	for _, f := range []string{"database", "pg-bin", "jobs", "rules", "allow-unmasked", "after-restore"} {
 		if c.IsSet(f) {
 			return &ditto.Error{Code: ditto.CodeInvalid, Message: "--" + f + " applies to a reseed from --dump or --source-url",
 				Hint: "the daemon's reseed takes its options from its config's reseed: section"}

@@ -37,8 +37,8 @@ section; the daemon then reseeds on its schedule, and when an admin runs
      every: 24h                   # or daily: "03:00" (local time); neither:
                                   # only when an admin asks
      on_failure: [/usr/local/bin/page-ops, ditto reseed failed]
-     # also: database, pg_bin, jobs, allow_unmasked, keep_dump (as the flags
-     # of ditto reseed and DITTO_DUMP_PATH)
+     # also: database, pg_bin, jobs, allow_unmasked, after_restore,
+     # keep_dump (as the flags of ditto reseed and DITTO_DUMP_PATH)
 Secrets are read at start-up: restart the daemon after changing one. The
 schedule counts from the end of the last reseed recorded in the home, so a
 restart neither reseeds at once nor skips a run it missed (that one runs at
