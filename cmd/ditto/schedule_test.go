@@ -39,7 +39,7 @@ func TestScheduledReseed(t *testing.T) {
 	const password = "sekrit-pw-42"
 	t.Setenv("DITTO_TEST_SOURCE", "postgres://reader:"+password+"@127.0.0.1:1/app")
 	writeConfig("  source_url: env:DITTO_TEST_SOURCE\n  every: 2s\n" +
-		"  on_failure: [/bin/sh, -c, 'env > " + marker + "']\n")
+		"  on_failure: [/bin/sh, -c, 'env > " + marker + ".tmp && mv " + marker + ".tmp " + marker + "']\n")
 	d := f.startDaemon(t, group, "--config", config)
 
 	var st ditto.Status
@@ -95,7 +95,7 @@ func TestScheduledReseed(t *testing.T) {
 	var gen1 string
 	t.Run("working source", func(t *testing.T) {
 		record(t, "reseed", "a scheduled reseed from a working source switches the golden and shows the success in status", 2)
-		st = waitStatus(t, d, "a recorded success", func(s ditto.Status) bool { return s.Reseed.LastSuccess.Generation != gen0 })
+		st = waitStatus(t, d, "a recorded success", func(s ditto.Status) bool { return s.Reseed.LastSuccess != nil && s.Reseed.LastSuccess.Generation != gen0 })
 		if err := d.stop(t, syscall.SIGTERM); err != nil { // before the next run
 			t.Fatalf("ditto serve exited with %v", err)
 		}
