@@ -17,6 +17,7 @@ const (
 	CodeNoSpace        Code = "no_space"        // the pool is below its free-space floor
 	CodePortsExhausted Code = "ports_exhausted" // every port of the range is taken
 	CodeBusy           Code = "busy"            // another process works on the same thing
+	CodeForbidden      Code = "forbidden"       // the caller may not do this (admins only)
 	CodeInternal       Code = "internal"        // anything else
 )
 

@@ -40,6 +40,8 @@ type ReseedOptions struct {
 	AfterRestore string
 	// Meter, when set, shows the restore's progress to a person.
 	Meter postgres.Meter
+	// Trigger says who started it (TriggerCLI when empty), for the status.
+	Trigger string
 }
 
 // DumpPathMeaning is what DITTO_DUMP_PATH means, for every command's help.
@@ -99,20 +101,38 @@ type plan struct {
 // interruption at any point leaves the previous golden current and
 // untouched; what the failed attempt built is removed now or by gc.
 func (m *Manager) Reseed(ctx context.Context, o ReseedOptions) (Golden, error) {
+	_, run, err := m.StartReseed(o)
+	if err != nil {
+		return Golden{}, err
+	}
+	return run(ctx)
+}
+
+// StartReseed takes the reseed lock, or refuses (CodeBusy) while another
+// reseed runs, records the attempt and returns it with the reseed to run,
+// which records its outcome: the daemon answers the caller before it runs.
+func (m *Manager) StartReseed(o ReseedOptions) (ReseedRun, func(context.Context) (Golden, error), error) {
 	l, err := m.lockReseed()
 	if err != nil {
-		return Golden{}, err
+		return ReseedRun{}, nil, err
 	}
-	t0 := time.Now()
-	g, err := m.reseed(ctx, o)
-	l.Unlock()
-	if err != nil {
-		m.observe(OpReseed, t0, err, nil)
-		return Golden{}, err
+	if o.Trigger == "" {
+		o.Trigger = TriggerCLI
 	}
-	m.observe(OpReseed, t0, nil, &g)
-	m.GC(ctx) // old generations no copy uses
-	return g, nil
+	start := time.Now()
+	attempt := m.reseedStarted(o.Trigger, start)
+	return attempt, func(ctx context.Context) (Golden, error) {
+		g, err := m.reseed(ctx, o)
+		m.reseedFinished(o, start, g, err)
+		l.Unlock()
+		if err != nil {
+			m.observe(OpReseed, start, err, nil)
+			return Golden{}, err
+		}
+		m.observe(OpReseed, start, nil, &g)
+		m.GC(ctx) // old generations no copy uses
+		return g, nil
+	}, nil
 }
 
 func (m *Manager) lockReseed() (*state.Lock, error) {

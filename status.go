@@ -19,6 +19,9 @@ type Status struct {
 	Generations int           `json:"generations"`
 	Copies      int           `json:"copies"` // those of the caller (an admin: all)
 	Running     int           `json:"running"`
+
+	GoldenAge float64      `json:"golden_age_seconds"` // of the current golden; 0 without one
+	Reseed    ReseedStatus `json:"reseed"`
 }
 
 // Status gathers the pool, golden and copy counts; the copies counted are
@@ -36,6 +39,11 @@ func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
 	}
 	if err == nil {
 		s.Golden = &g
+	}
+	s.GoldenAge = goldenAge(s.Golden)
+	if s.Reseed, err = m.ReseedStatus(); err != nil {
+		// the next reseed rewrites it; the rest of the status still holds
+		m.Log.Warn("the reseed status is unreadable", "error", err)
 	}
 	vols, err := m.store.List(ctx)
 	if err != nil {

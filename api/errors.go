@@ -63,6 +63,7 @@ var statuses = map[ditto.Code]int{
 	ditto.CodeNoSpace:        http.StatusInsufficientStorage,
 	ditto.CodePortsExhausted: http.StatusServiceUnavailable,
 	ditto.CodeBusy:           http.StatusServiceUnavailable,
+	ditto.CodeForbidden:      http.StatusForbidden,
 	ditto.CodeInternal:       http.StatusInternalServerError,
 	CodeUnauthorized:         http.StatusUnauthorized,
 	CodeTooLarge:             http.StatusRequestEntityTooLarge,

@@ -19,6 +19,9 @@ type Local struct {
 	// Process is the caller's process: a held copy ends with it. Nil when
 	// unknown.
 	Process *proc.Ref
+	// Reseeder starts reseeds from the daemon's configured source; nil in
+	// direct mode and without a reseed: section.
+	Reseeder Reseeder
 }
 
 func (l Local) view(c *ditto.Copy) Copy { return ViewOf(c, c.SecretFor(l.Caller)) }

@@ -31,6 +31,10 @@ type Service interface {
 	Logs(ctx context.Context, id string, follow bool) (io.ReadCloser, error)
 	// Goldens lists the golden generations kept, newest first.
 	Goldens(ctx context.Context) ([]ditto.GoldenInfo, error)
+	// Reseed starts a reseed from the daemon's configured source (admins
+	// only) and returns the status with it running.
+	Reseed(ctx context.Context) (ditto.ReseedStatus, error)
+	ReseedStatus(ctx context.Context) (ditto.ReseedStatus, error)
 }
 
 // ExtendRequest is the body of POST /v1/copies/{id}/extend.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,6 +23,8 @@ type FileConfig struct {
 	AdminGroup string `yaml:"admin_group"`
 	MaxStarts  int    `yaml:"max_starts"`
 	MaxQueue   int    `yaml:"max_queue"`
+
+	Reseed *ReseedConfig `yaml:"reseed"` // nil: no reseeds by the daemon
 }
 
 // LoadConfig reads the config file at path. A missing file is an empty
@@ -37,10 +40,30 @@ func LoadConfig(path string, optional bool) (FileConfig, error) {
 		return c, fmt.Errorf("reading the daemon's config: %w", err)
 	}
 	defer f.Close()
+	if err := checkConfigOwner(f); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w (see `ditto serve --help` for the keys)", path, err)
 	}
 	return c, nil
+}
+
+// checkConfigOwner refuses a config that someone other than root (and
+// the daemon's user) could change: it names the commands and files the
+// daemon uses as root.
+func checkConfigOwner(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("writable by others than its owner (mode %v): it says what the daemon runs as root; chmod go-w it", fi.Mode().Perm())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() && st.Uid != 0 {
+		return fmt.Errorf("owned by uid %d: it says what the daemon runs as root; chown root it", st.Uid)
+	}
+	return nil
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// SweepEvery is how often expired and abandoned copies are removed;
 	// GCEvery, how often a whole gc runs (leftovers of crashes).
 	SweepEvery, GCEvery time.Duration
+	// Reseed is where reseeds come from and when they run; nil: the
+	// daemon does not reseed.
+	Reseed *Reseeding
 }
 
 // stopWait bounds how long a stopping daemon waits for requests in flight
@@ -76,11 +79,30 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 	if err != nil {
 		return err
 	}
+	reseedCtx, stopReseed := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReseed()
+	var reseeds api.Reseeder // stays a nil interface without a reseed: section
+	reseeded := make(chan struct{})
+	if o.Reseed != nil {
+		r := newReseeder(reseedCtx, m, log, o.Reseed)
+		reseeds = r
+		go func() {
+			defer close(reseeded)
+			r.schedule()
+		}()
+	} else {
+		close(reseeded)
+		if st, err := m.ReseedStatus(); err == nil && st.NextRun != nil { // of a daemon with a schedule
+			_ = m.SetNextReseed(nil)
+		}
+	}
 	met := metrics.New(m)
 	m.AddObserver(met)
 	srv := server.New(server.Options{
 		Log: log, MaxStarts: o.MaxStarts, MaxQueue: o.MaxQueue,
-		For:      func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
+		For: func(p server.Peer) server.Domain {
+			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Reseeder: reseeds}
+		},
 		Metrics:  met.Handler(),
 		Requests: met.Request,
 	})
@@ -118,6 +140,8 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 	}
 	stopSweep()
 	<-swept
+	stopReseed() // a reseed under way stops; the old golden stays current
+	<-reseeded
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

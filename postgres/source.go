@@ -99,6 +99,19 @@ func splitPassword(s string) (string, string) {
 	return strings.TrimSpace(kvPassword.ReplaceAllString(s, "")), pw
 }
 
+// HasPassword reports whether the connection string carries a password
+// (in its user info, a password= parameter or a password= keyword).
+func HasPassword(s string) bool {
+	_, pw := splitPassword(s)
+	return pw != ""
+}
+
+// Scrub removes the password of the connection string conn from msg.
+func Scrub(msg, conn string) string {
+	_, pw := splitPassword(conn)
+	return scrub(msg, pw)
+}
+
 // scrub removes any occurrence of the password from a message.
 func scrub(msg, password string) string {
 	if len(password) >= 3 {

@@ -140,6 +140,8 @@ var routes = []route{
 	{"GET", "/v1/copies/{id}/events", (*Server).events},
 	{"GET", "/v1/copies/{id}/logs", (*Server).logs},
 	{"GET", "/v1/goldens", (*Server).goldens},
+	{"POST", "/v1/reseed", (*Server).startReseed},
+	{"GET", "/v1/reseed", (*Server).reseedStatus},
 }
 
 func (s *Server) routes() *http.ServeMux {

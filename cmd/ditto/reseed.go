@@ -32,8 +32,16 @@ it for a later ` + "`ditto reseed --dump`" + ` on a machine without access to th
 
 ` + ditto.DumpPathMeaning + `
 
+Without --dump, --source-url or DITTO_DUMP_PATH, the daemon reseeds from
+the source of its config's reseed: section (see ` + "`ditto serve --help`" + `), when
+one serves: root and members of its admin group only. ditto waits for the
+end and prints the new generation; Ctrl-C stops the waiting, not the reseed
+(` + "`ditto status`" + ` shows how it went). With a source, ditto reseeds itself, as
+root, as always.
+
 Examples:
    sudo ditto reseed --dump ./prod.dump
+   ditto reseed                  # the daemon's configured source
    sudo ditto reseed --source-url postgres://reader:pw@db.internal/app
    sudo DITTO_DUMP_PATH=/srv/app.dump ditto reseed --source-url "$PROD_URL"
    sudo DITTO_MASK_KEY=... ditto reseed --dump prod.dump --rules ditto-mask.yaml`,
@@ -48,10 +56,6 @@ Examples:
 			&cli.BoolFlag{Name: "allow-unmasked", Usage: "load data even when the rules leave sensitive-looking columns unmasked (loudly)"},
 		},
 		Action: func(c *cli.Context) error {
-			m, err := openManager(c)
-			if err != nil {
-				return err
-			}
 			o := ditto.ReseedOptions{
 				DumpPath: c.String("dump"), SourceURL: c.String("source-url"),
 				Database: c.String("database"), PGBin: c.String("pg-bin"), Jobs: c.Int("jobs"),
@@ -59,6 +63,13 @@ Examples:
 				Meter: newMeter(),
 			}
 			if err := o.UseDumpPath(os.Getenv("DITTO_DUMP_PATH")); err != nil {
+				return err
+			}
+			if o.DumpPath == "" && o.SourceURL == "" {
+				return reseedConfigured(c)
+			}
+			m, err := openManager(c)
+			if err != nil {
 				return err
 			}
 			g, err := m.Reseed(c.Context, o)

@@ -26,12 +26,33 @@ removed every few seconds, so the gc timer is not needed while it runs.
 SIGTERM or SIGINT stops it once the requests in flight are done; copies
 keep running. reseed, gc, init and doctor stay root commands.
 
+The config file (--config, YAML, writable by root only) may have a reseed:
+section; the daemon then reseeds on its schedule, and when an admin runs
+` + "`ditto reseed`" + ` without a source (POST /v1/reseed), always from this source:
+   reseed:
+     source_url: env:PROD_URL     # or file:/etc/ditto/source-url (its first
+                                  # line); a literal URL only without password
+     # dump: /srv/dumps/app.dump  # instead of source_url
+     rules: /etc/ditto/mask.yaml  # masking rules, as --rules
+     every: 24h                   # or daily: "03:00" (local time); neither:
+                                  # only when an admin asks
+     on_failure: [/usr/local/bin/page-ops, ditto reseed failed]
+     # also: database, pg_bin, jobs, allow_unmasked, after_restore,
+     # keep_dump (as the flags of ditto reseed and DITTO_DUMP_PATH)
+Secrets are read at start-up: restart the daemon after changing one. The
+schedule counts from the end of the last reseed recorded in the home, so a
+restart neither reseeds at once nor skips a run it missed (that one runs at
+start). One reseed runs at a time; a failed one keeps the previous golden,
+is logged, shows in ` + "`ditto status`" + `, and runs on_failure: an absolute path and its
+arguments, no shell, with DITTO_RESEED_ERROR (the error, no password) and
+DITTO_HOME as its only environment beside PATH and LANG.
+
 Examples:
    sudo ditto serve
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue); flags override it"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue, reseed); flags override it"},
 			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
@@ -54,6 +75,11 @@ Examples:
 			}
 			if o.Group == "" {
 				o.Group = m.Config.ServeGroup()
+			}
+			if fc.Reseed != nil {
+				if o.Reseed, err = fc.Reseed.Reseeding(); err != nil {
+					return fmt.Errorf("the daemon's config: %w", err)
+				}
 			}
 			return daemon.Serve(c.Context, m, logger(c), o)
 		},

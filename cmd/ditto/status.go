@@ -42,6 +42,7 @@ func statusCommand() *cli.Command {
 				fmt.Println("golden:   none yet (run `ditto reseed`)")
 			}
 			fmt.Printf("goldens:  %d generation(s) kept\ncopies:   %d (%d running)\n", s.Generations, s.Copies, s.Running)
+			printReseedStatus(s.Reseed, time.Now())
 			return nil
 		},
 	}

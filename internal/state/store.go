@@ -34,6 +34,9 @@ func (l Layout) Logs() string       { return l.path("logs") }
 func (l Layout) Tmp() string        { return l.path("tmp") }
 func (l Layout) InitDB() string     { return l.path("initdb") }
 
+// ReseedStatus is what the home remembers of the reseeds.
+func (l Layout) ReseedStatus() string { return l.path("reseed-status.json") }
+
 // PoolMount is where the embedded Btrfs image is mounted.
 func (l Layout) PoolMount() string { return l.path("pool") }
 
