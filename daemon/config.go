@@ -20,6 +20,11 @@ type FileConfig struct {
 	Socket     string `yaml:"socket"`
 	Group      string `yaml:"group"`
 	AdminGroup string `yaml:"admin_group"`
+	// The TCP listener for other machines (see Options).
+	APIListen string   `yaml:"api_listen"`
+	TLSCert   string   `yaml:"tls_cert"`
+	TLSKey    string   `yaml:"tls_key"`
+	APIHosts  []string `yaml:"api_hosts"`
 }
 
 // LoadConfig reads the config file at path. A missing file is an empty

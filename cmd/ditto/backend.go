@@ -26,7 +26,8 @@ func service(c *cli.Context) (api.Service, error) {
 		server = "unix://" + daemon.DefaultSocket
 	}
 	if server != "" {
-		return client.New(server)
+		// the token only from the environment: a flag would show it in ps
+		return client.New(server, client.Options{Token: os.Getenv("DITTO_TOKEN"), CAFile: c.String("ca-file")})
 	}
 	m, err := openManager(c)
 	if err != nil {

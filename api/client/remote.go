@@ -1,0 +1,96 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dittodb/ditto/api"
+	"github.com/dittodb/ditto/internal/state"
+)
+
+// newRemote returns a client of a daemon's TCP listener at u, verifying
+// its certificate with o.CAFile or the system's CAs.
+func newRemote(u *url.URL, o Options) (*Client, error) {
+	if o.Token == "" {
+		return nil, fmt.Errorf("a ditto server on %s needs a token: set DITTO_TOKEN (an admin makes one with `sudo ditto token create NAME` on that machine)", u.Host)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.CAFile != "" {
+		b, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --ca-file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", o.CAFile)
+		}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	return &Client{base: "https://" + u.Host, token: o.Token, hc: &http.Client{Transport: t}}, nil
+}
+
+// addRootCert completes the URL of a copy served over TLS (one that says
+// sslmode=verify-full) with sslrootcert: ditto's CA, fetched from the
+// daemon once and kept in the user's cache folder. Only the client knows
+// where that is.
+func (c *Client) addRootCert(ctx context.Context, v *api.Copy) error {
+	if c.socket != "" || v.DatabaseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(v.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("the ditto daemon sent an invalid URL for copy %s", v.ID)
+	}
+	q := u.Query()
+	if q.Get("sslmode") != "verify-full" || q.Has("sslrootcert") {
+		return nil
+	}
+	path, err := c.caFile(ctx)
+	if err != nil {
+		return err
+	}
+	q.Set("sslrootcert", path)
+	// a slash may stand unescaped in a query: the path stays readable
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "%2F", "/")
+	v.DatabaseURL = u.String()
+	return nil
+}
+
+// caFile returns the path of ditto's CA as this client keeps it,
+// fetching it from the daemon if it has not yet.
+func (c *Client) caFile(ctx context.Context) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("where to keep ditto's CA: %w (set XDG_CACHE_HOME or HOME)", err)
+	}
+	host := strings.NewReplacer(":", "_", "/", "_", "[", "", "]", "").Replace(strings.TrimPrefix(c.base, "https://"))
+	path := filepath.Join(dir, "ditto", host+"-ca.pem")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	resp, err := c.send(ctx, "GET", "/v1/ca.pem", nil, http.StatusOK)
+	if err != nil {
+		return "", fmt.Errorf("fetching ditto's CA from %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("fetching ditto's CA from %s: %w", c.base, err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return "", fmt.Errorf("%s/v1/ca.pem is no PEM certificate", c.base)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return path, state.WriteFileAtomic(path, b, 0o644)
+}
