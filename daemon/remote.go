@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/api"
@@ -52,10 +53,11 @@ func listenRemote(m *ditto.Manager, log hclog.Logger, o Options) (*remote, error
 	if err != nil {
 		return nil, err
 	}
-	r.ln, err = tls.Listen("tcp", o.APIListen, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", o.APIListen, err)
 	}
+	r.ln = tls.NewListener(cutListener{ln}, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	log.Info("serving on TCP, TLS only, to bearers of tokens", "address", r.ln.Addr().String(),
 		"ca_sha256", ca.Fingerprint(), "copies_listen", r.listen)
 	return r, nil
@@ -98,6 +100,27 @@ func (r *remote) certificate(m *ditto.Manager, o Options, host string) (tls.Cert
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
+// userTimeout bounds how long what the daemon sends a remote caller may go
+// unacknowledged: when the network to a `copy run` client is cut, its hold
+// stream fails within it, and its copy goes, instead of after the kernel's
+// retransmissions (about 15 minutes).
+const userTimeout = 30 * time.Second
+
+// cutListener sets userTimeout on each connection it accepts.
+type cutListener struct{ net.Listener }
+
+func (l cutListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		if raw, rerr := tc.SyscallConn(); rerr == nil {
+			_ = raw.Control(func(fd uintptr) {
+				_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(userTimeout.Milliseconds()))
+			})
+		}
+	}
+	return c, err
 }
 
 // copyListen is where copies for other machines listen: the configured

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -219,6 +220,49 @@ func TestRemote(t *testing.T) {
 		if cs := d.listAs(t, nil); len(cs) != 1 {
 			t.Fatalf("root sees %v", ids(cs))
 		}
+	})
+
+	t.Run("a killed or cut-off client loses its copy", func(t *testing.T) {
+		record(t, "remote", "kill -9 of a remote copy run client; the network to one cut", 2)
+		copies := func(n int, within time.Duration) bool {
+			for deadline := time.Now().Add(within); len(d.listAs(t, nil)) != n; time.Sleep(100 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					return false
+				}
+			}
+			return true
+		}
+		run := func() *exec.Cmd {
+			cmd := rc.command(alice, dittoBin, "--server", rc.server, "--ca-file", rc.caFile, "copy", "run", "--", "sleep", "300")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				cmd.Wait()
+			})
+			if !copies(1, 30*time.Second) {
+				t.Fatal("no copy 30s after copy run started")
+			}
+			return cmd
+		}
+		cmd := run()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if !copies(0, 10*time.Second) {
+			t.Fatalf("the copy of a killed client still exists after 10s: %v", ids(d.listAs(t, nil)))
+		}
+		run()
+		veth := "v" + host.ns
+		if out, err := exec.Command("ip", "link", "set", veth, "down").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set %s down: %v %s", veth, err, out)
+		}
+		defer exec.Command("ip", "link", "set", veth, "up").Run()
+		cut := time.Now()
+		if !copies(0, 90*time.Second) {
+			t.Fatalf("the copy of a cut-off client still exists after 90s: %v", ids(d.listAs(t, nil)))
+		}
+		t.Logf("the copy of the cut-off client went %s after the cut", time.Since(cut).Round(time.Second))
 	})
 
 	if log, _ := os.ReadFile(d.log); len(log) > 0 {
