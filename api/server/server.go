@@ -199,9 +199,13 @@ func (s *Server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		p, ok := peerOf(r)
-		if !ok {
+		if _, tokens := r.Context().Value(authKey{}).(Authenticator); !ok && tokens {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeError(w, unauthorized)
+			return
+		} else if !ok {
+			writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "the caller's identity is unknown",
+				Hint: "connect to the daemon's Unix socket"})
 			return
 		}
 		result := ditto.Code("ok")
