@@ -42,6 +42,10 @@ type Options struct {
 	// CAFile is the PEM file of the CA that signed the daemon's
 	// certificate; "" trusts the system's CAs.
 	CAFile string
+	// CAFingerprint, instead, is the SHA-256 of ditto's CA (hex, colons
+	// optional): the client fetches the CA from the daemon and trusts it
+	// only if it matches.
+	CAFingerprint string
 }
 
 // New returns a client of the daemon at server: unix:///PATH of its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dittodb/ditto/api"
 	"github.com/dittodb/ditto/internal/state"
+	"github.com/dittodb/ditto/internal/tlsca"
 )
 
 // newRemote returns a client of a daemon's TCP listener at u, verifying
@@ -23,7 +26,16 @@ func newRemote(u *url.URL, o Options) (*Client, error) {
 		return nil, fmt.Errorf("a ditto server on %s needs a token: set DITTO_TOKEN (an admin makes one with `sudo ditto token create NAME` on that machine)", u.Host)
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.CAFile != "" {
+	switch {
+	case o.CAFile != "" && o.CAFingerprint != "":
+		return nil, fmt.Errorf("give --ca-file or --ca-fingerprint, not both")
+	case o.CAFingerprint != "":
+		pool, err := pinnedCA(u.Host, o.CAFingerprint)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	case o.CAFile != "":
 		b, err := os.ReadFile(o.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading --ca-file: %w", err)
@@ -36,6 +48,40 @@ func newRemote(u *url.URL, o Options) (*Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = cfg
 	return &Client{base: "https://" + u.Host, token: o.Token, hc: &http.Client{Transport: t}}, nil
+}
+
+// pinnedCA fetches ditto's CA from the daemon at host and returns it if
+// its SHA-256 is fingerprint. The connection is not verified (the CA is
+// what would verify it), so nothing but that public certificate crosses
+// it: no token.
+func pinnedCA(host, fingerprint string) (*x509.CertPool, error) {
+	want := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(fingerprint), ":", ""))
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true},
+	}}
+	resp, err := hc.Get("https://" + host + "/v1/ca.pem")
+	if err != nil {
+		return nil, fmt.Errorf("fetching ditto's CA from %s: %w", host, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching ditto's CA from %s: %s %v", host, resp.Status, err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s/v1/ca.pem is no PEM certificate", host)
+	}
+	if got := strings.ReplaceAll(tlsca.Fingerprint(block.Bytes), ":", ""); got != want {
+		return nil, fmt.Errorf("the CA of %s has the SHA-256 %s, not the --ca-fingerprint given: someone may be in between, or the daemon made a new CA", host, tlsca.Fingerprint(block.Bytes))
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("ditto's CA from %s: %w", host, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
 }
 
 // addRootCert completes the URL of a copy served over TLS (one that says

@@ -27,7 +27,8 @@ func service(c *cli.Context) (api.Service, error) {
 	}
 	if server != "" {
 		// the token only from the environment: a flag would show it in ps
-		return client.New(server, client.Options{Token: os.Getenv("DITTO_TOKEN"), CAFile: c.String("ca-file")})
+		return client.New(server, client.Options{Token: os.Getenv("DITTO_TOKEN"),
+			CAFile: c.String("ca-file"), CAFingerprint: c.String("ca-fingerprint")})
 	}
 	m, err := openManager(c)
 	if err != nil {

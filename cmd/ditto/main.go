@@ -81,6 +81,7 @@ Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 			&cli.BoolFlag{Name: "log-json", EnvVars: []string{"DITTO_LOG_JSON"}, Usage: "log as JSON lines"},
 			&cli.StringFlag{Name: "server", EnvVars: []string{"DITTO_SERVER"}, Usage: "the daemon to use, `unix:///PATH` of its socket (default: " + daemon.DefaultSocket + " when a daemon listens there and no --home is given; else direct mode), or https://HOST:PORT of its TCP listener, with the token in DITTO_TOKEN"},
 			&cli.StringFlag{Name: "ca-file", EnvVars: []string{"DITTO_CA_FILE"}, Usage: "verify an https:// --server with the CA in `FILE` (PEM; default: the system's CAs), e.g. a copy of the daemon's <home>/tls/ca.pem"},
+			&cli.StringFlag{Name: "ca-fingerprint", EnvVars: []string{"DITTO_CA_FINGERPRINT"}, Usage: "instead of --ca-file: fetch ditto's CA from the https:// --server and trust it only if its SHA-256 is `HEX` (as the daemon logs it at start)"},
 		},
 		Commands: []*cli.Command{
 			initCommand(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/internal/tlsca"
 )
 
 // remoteClient runs commands in a test host (a network namespace) as a
@@ -153,6 +156,25 @@ func TestRemote(t *testing.T) {
 		code, body, err := rc.curl(t, rc.server+"/v1/ca.pem")
 		if err != nil || code != 200 || strings.TrimSpace(body) != strings.TrimSpace(string(ca)) {
 			t.Fatalf("GET /v1/ca.pem: %d %v\n%s", code, err, body)
+		}
+	})
+
+	t.Run("CA pinned by its fingerprint", func(t *testing.T) {
+		record(t, "remote", "the client pins ditto's CA by its SHA-256: the right one, a wrong one", 2)
+		block, _ := pem.Decode(ca)
+		fp := tlsca.Fingerprint(block.Bytes)
+		if log, _ := os.ReadFile(d.log); !strings.Contains(string(log), fp) {
+			t.Fatalf("the daemon's log lacks the CA's fingerprint %s", fp)
+		}
+		pinned := func(fp string) result {
+			return runDitto(t, rc.command(alice, dittoBin, "--server", rc.server, "--ca-fingerprint", fp, "copy", "list", "--format", "json"))
+		}
+		if r := pinned(strings.ToLower(strings.ReplaceAll(fp, ":", ""))); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+			t.Fatalf("copy list with the CA's fingerprint: %s", r)
+		}
+		wrong := "00" + fp[2:]
+		if r := pinned(wrong); r.code == 0 || !strings.Contains(r.stderr, "not the --ca-fingerprint") {
+			t.Fatalf("copy list with a wrong fingerprint: %s", r)
 		}
 	})
 
