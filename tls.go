@@ -28,7 +28,7 @@ func (m *Manager) serverCertificate(c *Copy) (*postgres.ServerTLS, error) {
 			hosts = append(hosts, h)
 		}
 	}
-	cert, key, err := ca.Issue(hosts)
+	cert, key, err := ca.Issue(tlsca.KindCopy, hosts)
 	if err != nil {
 		return nil, fmt.Errorf("issuing the certificate of copy %s: %w", c.ID, err)
 	}

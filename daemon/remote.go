@@ -88,7 +88,7 @@ func (r *remote) certificate(m *ditto.Manager, o Options, host string) (tls.Cert
 			}
 		}
 	}
-	certPEM, keyPEM, err := r.ca.Issue(hosts)
+	certPEM, keyPEM, err := r.ca.Issue(tlsca.KindAPI, hosts)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

@@ -45,9 +45,19 @@ func newRemote(u *url.URL, o Options) (*Client, error) {
 			return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", o.CAFile)
 		}
 	}
+	cfg.VerifyConnection = notACopy
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = cfg
 	return &Client{base: "https://" + u.Host, token: o.Token, hc: &http.Client{Transport: t}}, nil
+}
+
+// notACopy refuses a certificate that ditto's CA issued to a copy: its key
+// is within reach of the copy's owner, and it names the daemon's host.
+func notACopy(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) > 0 && tlsca.IsKind(cs.PeerCertificates[0], tlsca.KindCopy) {
+		return fmt.Errorf("the server presents the certificate of a ditto copy, not of the ditto API: another server poses as the daemon")
+	}
+	return nil
 }
 
 // pinnedCA fetches ditto's CA from the daemon at host and returns it if

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,6 +214,9 @@ func TestRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.must("copy", "destroy", c.ID)
+		if c.Sandbox != "full" {
+			t.Fatalf("the TLS copy's server runs with sandbox %q, want full", c.Sandbox)
+		}
 		// verify-full against the copy's own certificate, with psql
 		out, err := rc.command("", "psql", "-X", "-w", "-At", c.DatabaseURL, "-c", "select 1").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "1" {
@@ -241,6 +246,25 @@ func TestRemote(t *testing.T) {
 		// a local user of the socket is not the token's owner either
 		if cs := d.listAs(t, nil); len(cs) != 1 {
 			t.Fatalf("root sees %v", ids(cs))
+		}
+
+		// the copy's owner can read its key (its server does); with it, a
+		// server of theirs on the daemon's address is refused by the client
+		run := filepath.Join(f.home, "run", c.ID)
+		pair, err := tls.LoadX509KeyPair(filepath.Join(run, "server.crt"), filepath.Join(run, "server.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := tls.Listen("tcp", host.hostIP+":0", &tls.Config{Certificates: []tls.Certificate{pair}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("[]")) })}
+		go fake.Serve(ln)
+		defer fake.Close()
+		r = runDitto(t, rc.command(alice, dittoBin, "--server", "https://"+ln.Addr().String(), "--ca-file", rc.caFile, "copy", "list"))
+		if r.code == 0 || !strings.Contains(r.stderr, "poses as the daemon") {
+			t.Fatalf("the client trusted a copy's certificate as the API's: %s", r)
 		}
 	})
 

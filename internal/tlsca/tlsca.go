@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,9 +134,26 @@ func Fingerprint(der []byte) string {
 	return strings.Join(parts, ":")
 }
 
-// Issue returns a new server certificate for hosts (names or IP
+// Kind says what a certificate is for, in its subject's organizational
+// unit.
+type Kind string
+
+// A copy's key is readable by its server, so by the copy's superuser, and
+// its certificate names the daemon's host: a client of the API refuses a
+// certificate of KindCopy, so that a copy's owner cannot pose as the API.
+const (
+	KindAPI  Kind = "ditto api"
+	KindCopy Kind = "ditto copy"
+)
+
+// IsKind reports whether cert was issued as kind.
+func IsKind(cert *x509.Certificate, kind Kind) bool {
+	return slices.Contains(cert.Subject.OrganizationalUnit, string(kind))
+}
+
+// Issue returns a new server certificate of kind for hosts (names or IP
 // addresses) and its key, both PEM, signed by the CA.
-func (ca *CA) Issue(hosts []string) (certPEM, keyPEM []byte, err error) {
+func (ca *CA) Issue(kind Kind, hosts []string) (certPEM, keyPEM []byte, err error) {
 	if len(hosts) == 0 {
 		return nil, nil, errors.New("a server certificate needs at least one host name or address")
 	}
@@ -147,6 +165,7 @@ func (ca *CA) Issue(hosts []string) (certPEM, keyPEM []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	tmpl.Subject.OrganizationalUnit = []string{string(kind)}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	for _, h := range hosts {

@@ -36,7 +36,7 @@ func TestEnsureIssueVerify(t *testing.T) {
 		t.Fatalf("CA key %T, want ECDSA P-256", ca.cert.PublicKey)
 	}
 
-	certPEM, keyPEM, err := ca.Issue([]string{"db.example.com", "10.0.0.5"})
+	certPEM, keyPEM, err := ca.Issue(KindCopy, []string{"db.example.com", "10.0.0.5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +47,9 @@ func TestEnsureIssueVerify(t *testing.T) {
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !IsKind(cert, KindCopy) || IsKind(cert, KindAPI) {
+		t.Fatalf("a copy's certificate has the units %v", cert.Subject.OrganizationalUnit)
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(ca.PEM())
@@ -67,7 +70,7 @@ func TestEnsureIssueVerify(t *testing.T) {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: otherRoots, DNSName: "db.example.com"}); err == nil {
 		t.Fatal("the certificate verifies with another CA")
 	}
-	if _, _, err := ca.Issue(nil); err == nil {
+	if _, _, err := ca.Issue(KindAPI, nil); err == nil {
 		t.Fatal("a certificate for no host was issued")
 	}
 }
