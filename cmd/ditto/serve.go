@@ -34,11 +34,12 @@ tokens see all). Without --tls-cert/--tls-key, ditto makes its own CA
 certificate for the --api-host names and the listen address (every address
 of the machine when HOST is empty or 0.0.0.0). GET /v1/ca.pem serves the CA
 without a token; clients verify the listener with --ca-file (a copy of
-<home>/tls/ca.pem) or pin the CA with --ca-fingerprint (the logged ca_sha256). Copies made over TCP listen on the configured --listen of
-ditto init unless that is loopback only, else on HOST (all addresses when
-empty), and accept only TLS from other hosts, with a certificate of ditto's
-CA for the first --api-host (else the address the client connected to): their
-URLs say sslmode=verify-full, and the ditto client adds sslrootcert.
+<home>/tls/ca.pem) or pin the CA with --ca-fingerprint (the logged
+ca_sha256). Copies made over TCP listen on the configured --listen of ditto
+init unless that is loopback only, else on HOST (all addresses when empty),
+and accept only TLS from other hosts, with a certificate of ditto's CA for
+the first --api-host (else the address the client connected to): their URLs
+say sslmode=verify-full, and the ditto client adds sslrootcert.
 
 Examples:
    sudo ditto serve

@@ -24,7 +24,11 @@ it sends DITTO_TOKEN with DITTO_SERVER=https://HOST:PORT. Each token owns the
 copies made with it, as a user owns theirs, and sees only those (an --admin
 token sees all). The token is printed once; ditto keeps only its SHA-256.
 A daemon that runs takes a new or revoked token into account at once.
-Root commands, on the state directory itself.`,
+Root commands, on the state directory itself.
+
+Examples:
+   sudo ditto token create --ttl 90d ci-runner-1
+   DITTO_SERVER=https://db.ci.example.com:8443 DITTO_TOKEN=ditto_... ditto copy run -- make test`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "create",
@@ -62,6 +66,12 @@ Root commands, on the state directory itself.`,
 				Name:  "list",
 				Usage: "list the tokens (never their secrets)",
 				Flags: []cli.Flag{formatFlag("table", "table", "json")},
+				Description: `Shows each token's name, whether it is an admin's, when it was made and
+when it expires.
+
+Examples:
+   sudo ditto token list
+   sudo ditto token list --format json | jq -r '.[].name'`,
 				Action: func(c *cli.Context) error {
 					s, err := tokenStore(c)
 					if err != nil {
@@ -108,6 +118,11 @@ Root commands, on the state directory itself.`,
 				Name:      "revoke",
 				Usage:     "remove a token: requests with it are refused at once",
 				ArgsUsage: "NAME",
+				Description: `The copies made with it stay until their TTL; an admin (root, or an
+--admin token) can destroy them.
+
+Examples:
+   sudo ditto token revoke ci-runner-1`,
 				Action: func(c *cli.Context) error {
 					name, err := oneArg(c, "NAME")
 					if err != nil {
