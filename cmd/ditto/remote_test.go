@@ -191,9 +191,10 @@ func TestRemote(t *testing.T) {
 	t.Run("a copy over TLS, verify-full", func(t *testing.T) {
 		record(t, "remote", "copy run from another host: TLS connection with sslmode=verify-full, copy gone after", 1)
 		r := rc.ditto(t, alice, "copy", "run", "--", "sh", "-c",
-			`psql -X -w -At -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()" && echo "URL=$DATABASE_URL" && echo "MODE=$PGSSLMODE"`)
+			`psql -X -w -At -c "select ssl from pg_stat_ssl where pid = pg_backend_pid()" && echo "URL=$DATABASE_URL" && echo "MODE=$PGSSLMODE" && echo "TOKEN=${DITTO_TOKEN:-none}"`)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "t\n") || !strings.Contains(r.stdout, "sslmode=verify-full") ||
-			!strings.Contains(r.stdout, "sslrootcert="+rc.cache) || !strings.Contains(r.stdout, "MODE=verify-full") {
+			!strings.Contains(r.stdout, "sslrootcert="+rc.cache) || !strings.Contains(r.stdout, "MODE=verify-full") ||
+			!strings.Contains(r.stdout, "TOKEN=none") {
 			t.Fatalf("copy run over TLS: %s", r)
 		}
 		for deadline := time.Now().Add(10 * time.Second); len(d.listAs(t, nil)) != 0; time.Sleep(50 * time.Millisecond) {

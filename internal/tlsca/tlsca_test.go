@@ -86,3 +86,16 @@ func TestLoadMissingAndDamaged(t *testing.T) {
 		t.Fatal("a damaged CA loaded")
 	}
 }
+
+// BenchmarkIssue is what a TLS copy's start adds: a key and a certificate.
+func BenchmarkIssue(b *testing.B) {
+	ca, _, err := Ensure(filepath.Join(b.TempDir(), "tls"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := ca.Issue(KindCopy, []string{"db.example.com", "10.0.0.5"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
