@@ -1,9 +1,11 @@
 package ditto
 
 // Caller is who asks for copies: through the daemon, the peer of its
-// socket; in direct mode, the user running ditto (under sudo, the user who
-// called sudo). Copies it creates belong to its UID.
+// socket or the bearer of a token; in direct mode, the user running ditto
+// (under sudo, the user who called sudo). Copies it creates belong to it.
 type Caller struct {
+	// UID is the caller's OS user, or TokenUID for the bearer of a token,
+	// whose Name ("token:NAME") then says which.
 	UID  int
 	Name string
 	// Admin sees and acts on every copy, not only its own.
@@ -13,11 +15,26 @@ type Caller struct {
 	ReadsRecords bool
 }
 
+// TokenUID is the owner UID of copies made by bearers of tokens: no OS
+// user, so that no local user owns them.
+const TokenUID = -1
+
+// TokenCaller is the bearer of the daemon's token name.
+func TokenCaller(name string, admin bool) Caller {
+	return Caller{UID: TokenUID, Name: "token:" + name, Admin: admin}
+}
+
+// ownedBy reports whether k owns the copy: the same OS user, or, for
+// tokens, which share one UID, the same token.
+func (c *Copy) ownedBy(k Caller) bool {
+	return c.OwnerUID == k.UID && (k.UID != TokenUID || c.OwnerName == k.Name)
+}
+
 // VisibleTo reports whether k may see and act on the copy.
-func (c *Copy) VisibleTo(k Caller) bool { return k.Admin || c.OwnerUID == k.UID }
+func (c *Copy) VisibleTo(k Caller) bool { return k.Admin || c.ownedBy(k) }
 
 // SecretFor reports whether k may have the copy's password.
-func (c *Copy) SecretFor(k Caller) bool { return k.ReadsRecords || c.OwnerUID == k.UID }
+func (c *Copy) SecretFor(k Caller) bool { return k.ReadsRecords || c.ownedBy(k) }
 
 // CopyFor returns copy id if k may see it. To anyone else it does not
 // exist: the answer for another user's copy is the one for no copy, so

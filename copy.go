@@ -30,6 +30,13 @@ type CreateOptions struct {
 	// OwnerUID and OwnerName are the user the copy belongs to.
 	OwnerUID  int
 	OwnerName string
+	// TLS makes the copy for a caller on another machine: its server
+	// requires TLS from every host but this one, with a certificate of
+	// ditto's CA (see ditto serve --api-listen) for Host.
+	TLS bool
+	// Host is the name or address its URL gives; "" derives it from the
+	// listen address.
+	Host string
 }
 
 // DefaultTTL is a copy's time to live when none is given.
@@ -67,12 +74,17 @@ func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time)
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err
 	}
+	host := o.Host
+	if host == "" {
+		host = connectHost(listen)
+	}
 	self := proc.Self()
 	now := time.Now().UTC()
 	c := &Copy{
 		State:     StateCreating,
 		Listen:    listen,
-		Host:      connectHost(listen),
+		Host:      host,
+		TLS:       o.TLS,
 		Role:      m.Config.Role,
 		Durable:   o.Durable,
 		Settings:  o.Settings,
@@ -201,6 +213,12 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 		// the state directory holds every copy's record, log and socket
 		// folder; the pool every copy's and golden's data
 		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{c.DataDir, c.SocketDir}}
+	}
+	if c.TLS {
+		var err error
+		if o.TLS, err = m.serverCertificate(c); err != nil {
+			return nil, err
+		}
 	}
 	srv, err := m.pg.Start(ctx, o)
 	if errors.Is(err, sandbox.ErrUnavailable) {

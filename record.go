@@ -54,6 +54,9 @@ type Copy struct {
 	// read as root's.
 	OwnerUID  int    `json:"owner_uid"`
 	OwnerName string `json:"owner_name,omitempty"`
+	// TLS: the server requires TLS from other hosts, with a certificate of
+	// ditto's CA issued at each start (see CreateOptions.TLS).
+	TLS bool `json:"tls,omitempty"`
 	// Sandbox is how confined the running server is; empty in records made
 	// before sandboxing, whose servers ran unconfined.
 	Sandbox sandbox.Level `json:"sandbox,omitempty"`
@@ -77,6 +80,10 @@ func (c *Copy) URL() string {
 		Host:     net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
 		Path:     "/" + c.Database,
 		RawQuery: "sslmode=disable",
+	}
+	if c.TLS {
+		// the client adds sslrootcert: where it keeps ditto's CA
+		u.RawQuery = "sslmode=verify-full"
 	}
 	return u.String()
 }

@@ -20,7 +20,18 @@ func TestViewAndEnv(t *testing.T) {
 	if got != want {
 		t.Fatalf("Env =\n%s\nwant\n%s", got, want)
 	}
-	if names := strings.Join(EnvNames(), " "); names != "DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE DISABLE_DATABASE_ENVIRONMENT_CHECK" {
+	if names := strings.Join(EnvNames(), " "); names != "DATABASE_URL DITTO_COPY_ID PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE DISABLE_DATABASE_ENVIRONMENT_CHECK PGSSLMODE PGSSLROOTCERT" {
 		t.Fatalf("EnvNames = %s", names)
+	}
+	// a copy served over TLS: the client adds where it keeps the CA
+	c.TLS = true
+	v := ViewOf(c, true)
+	if !strings.HasSuffix(v.DatabaseURL, "?sslmode=verify-full") {
+		t.Fatalf("a TLS copy's URL: %s", v.DatabaseURL)
+	}
+	v.DatabaseURL += "&sslrootcert=/home/u/.cache/ditto/h_8443-ca.pem"
+	env := strings.Join(v.Env(), "\n")
+	if !strings.Contains(env, "\nPGSSLMODE=verify-full\nPGSSLROOTCERT=/home/u/.cache/ditto/h_8443-ca.pem") {
+		t.Fatalf("a TLS copy's Env:\n%s", env)
 	}
 }

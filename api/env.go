@@ -7,15 +7,18 @@ import (
 )
 
 // Env returns the variables a command gets to reach the copy: its URL
-// (also under each extra name), libpq's PG* variables, and what tells
+// (also under each extra name), libpq's PG* variables (TLS ones for a
+// copy served over TLS), and what tells
 // frameworks that guard a production database that this one is disposable
 // (a golden restored from production says so in its own tables, e.g.
 // Rails' ar_internal_metadata, and the golden stays as restored). The view
 // must carry its URL (ViewOf with the secret).
 func (v Copy) Env(extraNames ...string) []string {
-	password := ""
+	var password string
+	var query url.Values
 	if u, err := url.Parse(v.DatabaseURL); err == nil {
 		password, _ = u.User.Password()
+		query = u.Query()
 	}
 	env := []string{
 		"DATABASE_URL=" + v.DatabaseURL,
@@ -27,6 +30,12 @@ func (v Copy) Env(extraNames ...string) []string {
 		"PGDATABASE=" + v.Database,
 		"DISABLE_DATABASE_ENVIRONMENT_CHECK=1", // Rails' ProtectedEnvironmentError
 	}
+	if m := query.Get("sslmode"); m != "" && m != "disable" {
+		env = append(env, "PGSSLMODE="+m)
+	}
+	if ca := query.Get("sslrootcert"); ca != "" {
+		env = append(env, "PGSSLROOTCERT="+ca)
+	}
 	for _, n := range extraNames {
 		env = append(env, n+"="+v.DatabaseURL)
 	}
@@ -37,7 +46,9 @@ func (v Copy) Env(extraNames ...string) []string {
 // names), for the unset line of `ditto env destroy`.
 func EnvNames() []string {
 	var names []string
-	for _, kv := range (Copy{}).Env() {
+	// a copy served over TLS: its variables are a superset of the others'
+	tls := Copy{DatabaseURL: "postgres://h/db?sslmode=verify-full&sslrootcert=ca.pem"}
+	for _, kv := range tls.Env() {
 		name, _, _ := strings.Cut(kv, "=")
 		names = append(names, name)
 	}

@@ -22,6 +22,17 @@ type Local struct {
 	// Reseeder starts reseeds from the daemon's configured source; nil in
 	// direct mode and without a reseed: section.
 	Reseeder Reseeder
+	// Remote, when set, says the caller is on another machine: its copies
+	// are made for it (see Remote).
+	Remote *Remote
+}
+
+// Remote is how copies are made for a caller on another machine: they
+// listen on Listen (unless the request names an address), require TLS
+// from other hosts, and their URLs name Host, for which ditto's CA signs
+// their certificates.
+type Remote struct {
+	Listen, Host string
 }
 
 func (l Local) view(c *ditto.Copy) Copy { return ViewOf(c, c.SecretFor(l.Caller)) }
@@ -44,6 +55,12 @@ func (l Local) Create(ctx context.Context, r CreateRequest) (Copy, error) {
 	}
 	if r.Hold {
 		o.Owner = l.Process
+	}
+	if l.Remote != nil {
+		o.TLS, o.Host = true, l.Remote.Host
+		if o.Listen == "" {
+			o.Listen = l.Remote.Listen
+		}
 	}
 	c, err := l.M.CreateCopy(l.acting(ctx), o)
 	if err != nil {

@@ -21,8 +21,13 @@ type FileConfig struct {
 	Socket     string `yaml:"socket"`
 	Group      string `yaml:"group"`
 	AdminGroup string `yaml:"admin_group"`
-	MaxStarts  int    `yaml:"max_starts"`
-	MaxQueue   int    `yaml:"max_queue"`
+	// The TCP listener for other machines (see Options).
+	APIListen string   `yaml:"api_listen"`
+	TLSCert   string   `yaml:"tls_cert"`
+	TLSKey    string   `yaml:"tls_key"`
+	APIHosts  []string `yaml:"api_hosts"`
+	MaxStarts int      `yaml:"max_starts"`
+	MaxQueue  int      `yaml:"max_queue"`
 
 	Reseed *ReseedConfig `yaml:"reseed"` // nil: no reseeds by the daemon
 }

@@ -3,13 +3,14 @@ package daemon
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
-	if c, err := LoadConfig(filepath.Join(dir, "missing.yaml"), true); err != nil || c != (FileConfig{}) {
+	if c, err := LoadConfig(filepath.Join(dir, "missing.yaml"), true); err != nil || !reflect.DeepEqual(c, FileConfig{}) {
 		t.Fatalf("a missing optional config: %+v, %v; want empty, nil", c, err)
 	}
 	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml"), false); err == nil {
@@ -22,11 +23,13 @@ func TestLoadConfig(t *testing.T) {
 		}
 		return p
 	}
-	c, err := LoadConfig(write("socket: /tmp/d.sock\ngroup: ci\nadmin_group: wheel\nmax_starts: 3\nmax_queue: 5\n"), false)
-	if err != nil || c != (FileConfig{Socket: "/tmp/d.sock", Group: "ci", AdminGroup: "wheel", MaxStarts: 3, MaxQueue: 5}) {
+	c, err := LoadConfig(write("socket: /tmp/d.sock\ngroup: ci\nadmin_group: wheel\napi_listen: 10.0.0.5:8443\ntls_cert: /etc/ditto/api.pem\ntls_key: /etc/ditto/api.key\napi_hosts: [db.example.com, 10.0.0.5]\n"), false)
+	want := FileConfig{Socket: "/tmp/d.sock", Group: "ci", AdminGroup: "wheel", APIListen: "10.0.0.5:8443",
+		TLSCert: "/etc/ditto/api.pem", TLSKey: "/etc/ditto/api.key", APIHosts: []string{"db.example.com", "10.0.0.5"}}
+	if err != nil || !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
-	if c, err := LoadConfig(write(""), false); err != nil || c != (FileConfig{}) {
+	if c, err := LoadConfig(write(""), false); err != nil || !reflect.DeepEqual(c, FileConfig{}) {
 		t.Fatalf("an empty config: %+v, %v", c, err)
 	}
 	if _, err := LoadConfig(write("sockt: /tmp/d.sock\n"), false); err == nil || !strings.Contains(err.Error(), "sockt") {

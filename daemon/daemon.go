@@ -39,6 +39,16 @@ type Options struct {
 	// waiting for their turn; beyond, callers are told to retry (0: the
 	// server's defaults).
 	MaxStarts, MaxQueue int
+	// APIListen, when set, is a TCP address (HOST:PORT) where the API is
+	// served too, over TLS only, to bearers of tokens (ditto token create).
+	APIListen string
+	// TLSCert and TLSKey are the files of that listener's certificate;
+	// empty: ditto's CA issues one.
+	TLSCert, TLSKey string
+	// APIHosts are the names clients use for this machine: the issued
+	// certificate is for them too, and the first is the host in the URLs
+	// of copies made over TCP.
+	APIHosts []string
 	// SweepEvery is how often expired and abandoned copies are removed;
 	// GCEvery, how often a whole gc runs (leftovers of crashes).
 	SweepEvery, GCEvery time.Duration
@@ -96,16 +106,27 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 			_ = m.SetNextReseed(nil)
 		}
 	}
+	var rm *remote
+	if o.APIListen != "" {
+		if rm, err = listenRemote(m, log, o); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	met := metrics.New(m)
 	m.AddObserver(met)
-	srv := server.New(server.Options{
+	so := server.Options{
 		Log: log, MaxStarts: o.MaxStarts, MaxQueue: o.MaxQueue,
 		For: func(p server.Peer) server.Domain {
-			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Reseeder: reseeds}
+			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Reseeder: reseeds, Remote: p.Remote}
 		},
 		Metrics:  met.Handler(),
 		Requests: met.Request,
-	})
+	}
+	if rm != nil {
+		so.CA = rm.ca.PEM()
+	}
+	srv := server.New(so)
 	hs := srv.HTTPServer()
 	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		p, err := peerOf(c, admins)
@@ -123,18 +144,31 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 		defer close(swept)
 		sweeper(sweepCtx, m, log, o)
 	}()
-	served := make(chan error, 1)
+	servers := []*http.Server{hs}
+	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
+	if rm != nil {
+		tcp := srv.HTTPServer()
+		tcp.ConnContext = rm.connContext
+		tcp.ErrorLog = hs.ErrorLog
+		servers = append(servers, tcp)
+		go func() { served <- tcp.Serve(rm.ln) }()
+	}
 	log.Info("serving", "socket", o.Socket, "group", o.Group, "admin_group", o.AdminGroup, "home", m.Home.Dir)
 
 	select {
 	case err = <-served:
+		for _, s := range servers {
+			s.Close()
+		}
 	case <-ctx.Done():
 		log.Info("stopping: finishing the requests in flight", "within", stopWait)
 		sctx, cancel := context.WithTimeout(context.Background(), stopWait)
-		if err = hs.Shutdown(sctx); err != nil {
-			log.Warn("requests still in flight after the wait; closing their connections", "error", err)
-			err = hs.Close()
+		for _, s := range servers {
+			if serr := s.Shutdown(sctx); serr != nil {
+				log.Warn("requests still in flight after the wait; closing their connections", "error", serr)
+				err = errors.Join(err, s.Close())
+			}
 		}
 		cancel()
 	}

@@ -32,7 +32,8 @@ func (d *doctor) daemonCheck(server string) {
 	if !given {
 		server = "unix://" + daemon.DefaultSocket
 	}
-	c, err := client.New(server)
+	c, err := client.New(server, client.Options{Token: os.Getenv("DITTO_TOKEN"),
+		CAFile: os.Getenv("DITTO_CA_FILE"), CAFingerprint: os.Getenv("DITTO_CA_FINGERPRINT")})
 	if err != nil {
 		d.add("daemon", CheckFail, err.Error(), "set DITTO_SERVER (or --server) to unix:///PATH of the daemon's socket, or unset it for direct mode")
 		return

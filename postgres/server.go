@@ -30,7 +30,13 @@ type ServerOptions struct {
 	// program must call sandbox.Main. Errors wrapping sandbox.ErrUnavailable
 	// mean this machine cannot.
 	Sandbox *sandbox.Spec
+	// TLS, when set, makes the server require TLS from every host but this
+	// machine's loopback; its files go into SocketDir.
+	TLS *ServerTLS
 }
+
+// ServerTLS is a server's certificate and key, PEM.
+type ServerTLS struct{ Cert, Key []byte }
 
 // Server is a started postmaster.
 type Server struct {
@@ -79,6 +85,16 @@ func Start(ctx context.Context, o ServerOptions) (*Server, error) {
 		"-c", "listen_addresses=" + o.Listen}
 	for _, s := range o.Settings {
 		args = append(args, "-c", s)
+	}
+	if o.TLS != nil {
+		// after the caller's settings: these win
+		tls, err := writeTLS(o.SocketDir, o.User, *o.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
+		for _, s := range tls {
+			args = append(args, "-c", s)
+		}
 	}
 	// Not CommandContext: ctx ending must not kill a server meant to outlive us.
 	cmd := exec.Command(o.Bin.Path("postgres"), args...)

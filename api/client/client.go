@@ -1,6 +1,7 @@
 // Package client is the one client of ditto's API: the CLI uses it for
 // api.Service when a daemon serves. It speaks HTTP/JSON over the daemon's
-// Unix socket.
+// Unix socket, or over TLS with a bearer token to a daemon on another
+// machine.
 package client
 
 import (
@@ -27,7 +28,9 @@ import (
 
 // Client talks to one daemon; it implements api.Service.
 type Client struct {
-	socket string
+	socket string // the Unix socket; "" for a daemon on TCP
+	base   string // the URL the API's paths follow
+	token  string
 	hc     *http.Client
 	// OnBusy is told each time the daemon answered busy with Retry-After
 	// and the client waits that long before it asks again (the CLI says so
@@ -41,13 +44,30 @@ const maxBusyWait = 2 * time.Minute
 
 var _ api.Service = (*Client)(nil)
 
-// New returns a client of the daemon at server, a unix:///PATH address.
-func New(server string) (*Client, error) {
+// Options are what a client of a daemon on another machine needs.
+type Options struct {
+	// Token is the bearer token (ditto token create).
+	Token string
+	// CAFile is the PEM file of the CA that signed the daemon's
+	// certificate; "" trusts the system's CAs.
+	CAFile string
+	// CAFingerprint, instead, is the SHA-256 of ditto's CA (hex, colons
+	// optional): the client fetches the CA from the daemon and trusts it
+	// only if it matches.
+	CAFingerprint string
+}
+
+// New returns a client of the daemon at server: unix:///PATH of its
+// socket, or https://HOST:PORT of its TCP listener.
+func New(server string, o Options) (*Client, error) {
 	u, err := url.Parse(server)
-	if err != nil || u.Scheme != "unix" || u.Path == "" || u.Host != "" {
-		return nil, fmt.Errorf("invalid ditto server %q: give unix:///PATH of the daemon's socket, e.g. unix:///run/ditto/ditto.sock", server)
+	if err == nil && u.Scheme == "https" && u.Host != "" && strings.Trim(u.Path, "/") == "" {
+		return newRemote(u, o)
 	}
-	c := &Client{socket: u.Path}
+	if err != nil || u.Scheme != "unix" || u.Path == "" || u.Host != "" {
+		return nil, fmt.Errorf("invalid ditto server %q: give unix:///PATH of the daemon's socket, e.g. unix:///run/ditto/ditto.sock, or https://HOST:PORT of its TCP listener", server)
+	}
+	c := &Client{socket: u.Path, base: "http://ditto"}
 	var d net.Dialer
 	c.hc = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -119,12 +139,15 @@ func (c *Client) try(ctx context.Context, method, path string, body []byte, want
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://ditto"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, 0, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -172,7 +195,10 @@ func copyPath(id string, action ...string) string {
 
 func (c *Client) Create(ctx context.Context, r api.CreateRequest) (v api.Copy, err error) {
 	r.Hold = false
-	return v, c.call(ctx, "POST", "/v1/copies", r, &v, http.StatusCreated)
+	if err := c.call(ctx, "POST", "/v1/copies", r, &v, http.StatusCreated); err != nil {
+		return v, err
+	}
+	return v, c.addRootCert(ctx, &v)
 }
 
 // Hold creates a copy held by the open response stream: the daemon
@@ -201,6 +227,10 @@ func (c *Client) Hold(ctx context.Context, r api.CreateRequest) (api.Copy, api.L
 	if !stop() {
 		resp.Body.Close()
 		return fail(ctx.Err())
+	}
+	if err := c.addRootCert(ctx, &v); err != nil {
+		resp.Body.Close()
+		return fail(err)
 	}
 	l := &lease{c: c, id: v.ID, body: resp.Body, cancel: cancel}
 	go l.drain(dec)
@@ -248,7 +278,10 @@ func (c *Client) List(ctx context.Context) (cs []api.Copy, err error) {
 }
 
 func (c *Client) Get(ctx context.Context, id string) (v api.Copy, err error) {
-	return v, c.call(ctx, "GET", copyPath(id), nil, &v, http.StatusOK)
+	if err := c.call(ctx, "GET", copyPath(id), nil, &v, http.StatusOK); err != nil {
+		return v, err
+	}
+	return v, c.addRootCert(ctx, &v)
 }
 
 func (c *Client) Destroy(ctx context.Context, id string) error {
@@ -256,11 +289,17 @@ func (c *Client) Destroy(ctx context.Context, id string) error {
 }
 
 func (c *Client) Reset(ctx context.Context, id string) (v api.Copy, err error) {
-	return v, c.call(ctx, "POST", copyPath(id, "reset"), nil, &v, http.StatusOK)
+	if err := c.call(ctx, "POST", copyPath(id, "reset"), nil, &v, http.StatusOK); err != nil {
+		return v, err
+	}
+	return v, c.addRootCert(ctx, &v)
 }
 
 func (c *Client) Start(ctx context.Context, id string) (v api.StartResult, err error) {
-	return v, c.call(ctx, "POST", copyPath(id, "start"), nil, &v, http.StatusOK)
+	if err := c.call(ctx, "POST", copyPath(id, "start"), nil, &v, http.StatusOK); err != nil {
+		return v, err
+	}
+	return v, c.addRootCert(ctx, &v.Copy)
 }
 
 func (c *Client) Status(ctx context.Context) (s ditto.Status, err error) {

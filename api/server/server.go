@@ -23,10 +23,13 @@ import (
 )
 
 // Peer is who is at the other end of a connection, as the listener learned
-// it (the Unix socket's peer credentials).
+// it (the Unix socket's peer credentials), or who sent a request, as its
+// token says.
 type Peer struct {
 	Caller  ditto.Caller
 	Process *proc.Ref // nil when unknown
+	// Remote is set for callers on other machines (see api.Remote).
+	Remote *api.Remote
 }
 
 type peerKey struct{}
@@ -35,6 +38,34 @@ type peerKey struct{}
 func WithPeer(ctx context.Context, p Peer) context.Context {
 	return context.WithValue(ctx, peerKey{}, p)
 }
+
+// Authenticator tells who sent a request from its credentials, on a
+// listener whose connections do not say (TCP); false answers 401.
+type Authenticator func(r *http.Request) (Peer, bool)
+
+type authKey struct{}
+
+// WithAuthenticator makes the requests of a connection name their caller
+// (http.Server.ConnContext).
+func WithAuthenticator(ctx context.Context, a Authenticator) context.Context {
+	return context.WithValue(ctx, authKey{}, a)
+}
+
+// peerOf is who sent r, if known.
+func peerOf(r *http.Request) (Peer, bool) {
+	if p, ok := r.Context().Value(peerKey{}).(Peer); ok {
+		return p, true
+	}
+	if auth, ok := r.Context().Value(authKey{}).(Authenticator); ok {
+		return auth(r)
+	}
+	return Peer{}, false
+}
+
+// unauthorized is the answer to every request without a valid token: the
+// same whether the token is missing, unknown, expired or revoked.
+var unauthorized = &api.Error{Code: api.CodeUnauthorized, Message: "the request carries no valid token",
+	Hint: "send the header Authorization: Bearer TOKEN, with a token of `ditto token create` (set DITTO_TOKEN for the CLI)"}
 
 // Domain is what the handlers need for one caller: api.Local over the
 // Manager, or a fake in tests.
@@ -62,6 +93,9 @@ type Options struct {
 	// Requests, when set, is told of each API request: its route (method
 	// and pattern) and the HTTP status it was answered with.
 	Requests func(route string, status int)
+	// CA is the PEM certificate of ditto's CA, served without identity on
+	// GET /v1/ca.pem; nil: no CA (404).
+	CA []byte
 }
 
 // Limits of a request: a client that sends its headers or body slowly,
@@ -127,6 +161,9 @@ type route struct {
 	handle          func(s *Server, w http.ResponseWriter, r *http.Request, d Domain) error
 }
 
+// openRoutes need no identity.
+var openRoutes = []string{"GET /healthz", "GET /v1/ca.pem"}
+
 var routes = []route{
 	{"POST", "/v1/copies", (*Server).create},
 	{"GET", "/v1/copies", (*Server).list},
@@ -146,10 +183,11 @@ var routes = []route{
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(openRoutes[0], func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: ditto.Version()})
 	})
-	patterns := map[string]bool{"/healthz": true}
+	mux.HandleFunc(openRoutes[1], s.caPEM)
+	patterns := map[string]bool{"/healthz": true, "/v1/ca.pem": true}
 	if s.o.Metrics != nil {
 		mux.Handle("GET /metrics", s.o.Metrics)
 		patterns["/metrics"] = true
@@ -181,8 +219,12 @@ func (s *Server) handler(rt route) http.Handler {
 			defer func() { s.o.Requests(rt.method+" "+rt.pattern, sw.status()) }()
 			w = sw
 		}
-		p, ok := r.Context().Value(peerKey{}).(Peer)
-		if !ok {
+		p, ok := peerOf(r)
+		if _, tokens := r.Context().Value(authKey{}).(Authenticator); !ok && tokens {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeError(w, unauthorized)
+			return
+		} else if !ok {
 			writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "the caller's identity is unknown",
 				Hint: "connect to the daemon's Unix socket"})
 			return
@@ -197,8 +239,20 @@ func (s *Server) handler(rt route) http.Handler {
 			id = id[:64] + "..."
 		}
 		s.o.Log.Debug("request", "method", r.Method, "route", rt.pattern, "id", id, "uid", p.Caller.UID,
-			"result", result, "took", time.Since(t0))
+			"caller", p.Caller.Name, "result", result, "took", time.Since(t0))
 	})
+}
+
+// caPEM serves ditto's CA, which clients need to verify the certificates
+// of copies served over TLS.
+func (s *Server) caPEM(w http.ResponseWriter, r *http.Request) {
+	if s.o.CA == nil {
+		writeError(w, &api.Error{Code: ditto.CodeNotFound, Message: "this daemon has no CA",
+			Hint: "ditto makes one when it serves on TCP: ditto serve --api-listen ADDR"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	writeRaw(w, s.o.CA)
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, d Domain) error {
@@ -396,6 +450,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type retryLater struct{ error }
 
 func (r retryLater) Unwrap() error { return r.error }
+
+// writeRaw answers 200 with b as it is.
+func writeRaw(w http.ResponseWriter, b []byte) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, _ = w.Write(b)
+}
 
 func writeError(w http.ResponseWriter, err error) {
 	e := api.ErrorOf(err)

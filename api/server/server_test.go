@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,7 +120,7 @@ func serve(t *testing.T, s *Server) (string, *client.Client) {
 	}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
-	c, err := client.New("unix://" + sock)
+	c, err := client.New("unix://"+sock, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +331,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 			}
 		}
 	}
-	served := []string{"GET /healthz", "GET /metrics"}
+	served := append(slices.Clone(openRoutes), "GET /metrics")
 	for _, r := range routes {
 		served = append(served, r.method+" "+r.pattern)
 	}
@@ -338,5 +339,67 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	slices.Sort(served)
 	if !slices.Equal(documented, served) {
 		t.Fatalf("docs/api.yaml documents\n  %s\nthe server serves\n  %s", strings.Join(documented, "\n  "), strings.Join(served, "\n  "))
+	}
+}
+
+// On a listener whose requests name their caller by a token, every route
+// but /healthz and /v1/ca.pem needs one the authenticator accepts, and
+// every refusal is the same answer.
+func TestAuthenticator(t *testing.T) {
+	for _, ca := range [][]byte{[]byte("-----BEGIN CERTIFICATE-----\n...\n"), nil} {
+		f := newFake()
+		s := newServer(f, Options{CA: ca})
+		sock := filepath.Join(t.TempDir(), "s.sock")
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := s.HTTPServer()
+		var seen []string
+		var mu sync.Mutex
+		hs.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			return WithAuthenticator(ctx, func(r *http.Request) (Peer, bool) {
+				mu.Lock()
+				seen = append(seen, r.URL.Path)
+				mu.Unlock()
+				if r.Header.Get("Authorization") != "Bearer good" {
+					return Peer{}, false
+				}
+				return Peer{Caller: ditto.TokenCaller("x", false)}, true
+			})
+		}
+		go hs.Serve(ln)
+		t.Cleanup(func() { hs.Close() })
+
+		var first string
+		for _, h := range []string{"", "Authorization: Bearer bad\r\n", "Authorization: Basic good\r\n"} {
+			a := raw(t, sock, "GET /v1/copies HTTP/1.1\r\nHost: d\r\n"+h+"Connection: close\r\n\r\n")
+			if !strings.HasPrefix(a.Status, "401") || a.Header.Get("WWW-Authenticate") != "Bearer" || !strings.Contains(a.Body, `"code":"unauthorized"`) {
+				t.Fatalf("%q: %s %v %s", h, a.Status, a.Header, a.Body)
+			}
+			if first == "" {
+				first = a.Body
+			} else if a.Body != first {
+				t.Fatalf("refusals differ:\n%s\n%s", first, a.Body)
+			}
+		}
+		if a := raw(t, sock, "GET /v1/copies HTTP/1.1\r\nHost: d\r\nAuthorization: Bearer good\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(a.Status, "200") {
+			t.Fatalf("a good token: %s %s", a.Status, a.Body)
+		}
+		if a := raw(t, sock, "GET /healthz HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(a.Status, "200") {
+			t.Fatalf("/healthz without a token: %s", a.Status)
+		}
+		a := raw(t, sock, "GET /v1/ca.pem HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+		switch {
+		case ca != nil && (!strings.HasPrefix(a.Status, "200") || a.Body != string(ca)):
+			t.Fatalf("/v1/ca.pem without a token: %s %q", a.Status, a.Body)
+		case ca == nil && !strings.HasPrefix(a.Status, "404"):
+			t.Fatalf("/v1/ca.pem of a daemon without a CA: %s", a.Status)
+		}
+		mu.Lock()
+		if slices.Contains(seen, "/healthz") || slices.Contains(seen, "/v1/ca.pem") {
+			t.Fatalf("the open routes asked for a token: %v", seen)
+		}
+		mu.Unlock()
 	}
 }

@@ -27,7 +27,9 @@ func service(c *cli.Context) (api.Service, error) {
 		server = "unix://" + daemon.DefaultSocket
 	}
 	if server != "" {
-		cl, err := client.New(server)
+		// the token only from the environment: a flag would show it in ps
+		cl, err := client.New(server, client.Options{Token: os.Getenv("DITTO_TOKEN"),
+			CAFile: c.String("ca-file"), CAFingerprint: c.String("ca-fingerprint")})
 		if err != nil {
 			return nil, err
 		}

@@ -153,7 +153,7 @@ func TestDaemonLoad(t *testing.T) {
 
 	t.Run("2000 lists", func(t *testing.T) {
 		record(t, "load", "2,000 list requests in a row: the daemon's memory (VmRSS) grows by less than 20 MiB from the 500th to the 2,000th", 2000)
-		cl, err := client.New("unix://" + d.socket)
+		cl, err := client.New("unix://"+d.socket, client.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

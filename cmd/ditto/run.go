@@ -83,7 +83,7 @@ func runWithCopy(ctx context.Context, svc api.Service, log hclog.Logger, o runOp
 
 // secretFree lists the DITTO_ variables a command may inherit: settings, no
 // secrets (a source URL with its password, a masking key, a token).
-var secretFree = map[string]bool{"DITTO_HOME": true, "DITTO_LOG_LEVEL": true, "DITTO_LOG_JSON": true, "DITTO_SERVER": true}
+var secretFree = map[string]bool{"DITTO_HOME": true, "DITTO_LOG_LEVEL": true, "DITTO_LOG_JSON": true, "DITTO_SERVER": true, "DITTO_CA_FILE": true, "DITTO_CA_FINGERPRINT": true}
 
 // commandEnv is the environment a command run with a copy inherits: the
 // caller's, without ditto's own variables (the copy's are added after).

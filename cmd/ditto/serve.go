@@ -24,7 +24,22 @@ users see only their own copies, root and --admin-group see all, and only a
 copy's owner (and root) gets its password. Expired and abandoned copies are
 removed every few seconds, so the gc timer is not needed while it runs.
 SIGTERM or SIGINT stops it once the requests in flight are done; copies
-keep running. reseed, gc, init and doctor stay root commands.
+keep running. reseed, gc, init, doctor and token stay root commands.
+
+Runners on other machines: --api-listen HOST:PORT serves the API on TCP too,
+TLS only (plain HTTP gets no API answer), to bearers of tokens made with
+` + "`ditto token create NAME`" + ` (each token owns its copies as a user does; --admin
+tokens see all). Without --tls-cert/--tls-key, ditto makes its own CA
+(ECDSA P-256, in <home>/tls, logged with its SHA-256 fingerprint) and a
+certificate for the --api-host names and the listen address (every address
+of the machine when HOST is empty or 0.0.0.0). GET /v1/ca.pem serves the CA
+without a token; clients verify the listener with --ca-file (a copy of
+<home>/tls/ca.pem) or pin the CA with --ca-fingerprint (the logged
+ca_sha256). Copies made over TCP listen on the configured --listen of ditto
+init unless that is loopback only, else on HOST (all addresses when empty),
+and accept only TLS from other hosts, with a certificate of ditto's CA for
+the first --api-host (else the address the client connected to): their URLs
+say sslmode=verify-full, and the ditto client adds sslrootcert.
 
 The config file (--config, YAML, writable by root only) may have a reseed:
 section; the daemon then reseeds on its schedule, and when an admin runs
@@ -50,14 +65,19 @@ DITTO_HOME as its only environment beside PATH and LANG.
 Examples:
    sudo ditto serve
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
+   sudo ditto serve --api-listen 10.0.0.5:8443 --api-host db.ci.example.com
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue, reseed); flags override it"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue, reseed, api_listen, tls_cert, tls_key, api_hosts (a list)); flags override it"},
 			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
 			&cli.IntFlag{Name: "max-starts", DefaultText: "2 per CPU", Usage: "copies that start at once (create, reset, start); more wait their turn"},
 			&cli.IntFlag{Name: "max-queue", DefaultText: "64", Usage: "requests that wait their turn; beyond, callers are told to retry (busy, Retry-After), which the CLI does for up to 2 minutes"},
+			&cli.StringFlag{Name: "api-listen", Usage: "also serve the API on TCP `HOST:PORT`, TLS only, to bearers of tokens (ditto token create)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "the TCP listener's certificate `FILE` (PEM; default: one issued by ditto's CA)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the key `FILE` of --tls-cert (PEM)"},
+			&cli.StringSliceFlag{Name: "api-host", Usage: "a `NAME` or address clients reach this machine by: in the issued certificates, the first also in the URLs of copies made over TCP (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			m, err := openManager(c)
@@ -68,8 +88,13 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if (fc.TLSCert == "") != (fc.TLSKey == "") {
+				return fmt.Errorf("give both --tls-cert and --tls-key, or neither (ditto's CA then issues the certificate)")
+			}
 			o := daemon.Options{Socket: fc.Socket, Group: fc.Group, AdminGroup: fc.AdminGroup,
-				MaxStarts: fc.MaxStarts, MaxQueue: fc.MaxQueue, SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
+				MaxStarts: fc.MaxStarts, MaxQueue: fc.MaxQueue,
+				APIListen: fc.APIListen, TLSCert: fc.TLSCert, TLSKey: fc.TLSKey, APIHosts: fc.APIHosts,
+				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
 			if o.Socket == "" {
 				o.Socket = daemon.DefaultSocket
 			}
@@ -97,7 +122,8 @@ func serveConfig(c *cli.Context) (daemon.FileConfig, error) {
 	if err != nil {
 		return fc, err
 	}
-	for flag, field := range map[string]*string{"socket": &fc.Socket, "group": &fc.Group, "admin-group": &fc.AdminGroup} {
+	for flag, field := range map[string]*string{"socket": &fc.Socket, "group": &fc.Group, "admin-group": &fc.AdminGroup,
+		"api-listen": &fc.APIListen, "tls-cert": &fc.TLSCert, "tls-key": &fc.TLSKey} {
 		if c.IsSet(flag) {
 			*field = c.String(flag)
 		}
@@ -109,6 +135,9 @@ func serveConfig(c *cli.Context) (daemon.FileConfig, error) {
 	}
 	if fc.MaxStarts < 0 || fc.MaxQueue < 0 {
 		return fc, fmt.Errorf("invalid max_starts %d or max_queue %d: give a positive number, or leave it out for the default", fc.MaxStarts, fc.MaxQueue)
+	}
+	if c.IsSet("api-host") {
+		fc.APIHosts = c.StringSlice("api-host")
 	}
 	return fc, nil
 }

@@ -28,11 +28,19 @@ func (l Layout) StateLock() string  { return l.path("ditto.lock") }
 func (l Layout) ReseedLock() string { return l.path("reseed.lock") }
 func (l Layout) ServeLock() string  { return l.path("serve.lock") }
 func (l Layout) Current() string    { return l.path("current") }
-func (l Layout) Records() string    { return l.path("copies") }
-func (l Layout) Run() string        { return l.path("run") }
-func (l Layout) Logs() string       { return l.path("logs") }
-func (l Layout) Tmp() string        { return l.path("tmp") }
-func (l Layout) InitDB() string     { return l.path("initdb") }
+
+// Tokens holds the hashes of the daemon's bearer tokens; TokensLock
+// serialises their changes.
+func (l Layout) Tokens() string     { return l.path("tokens.json") }
+func (l Layout) TokensLock() string { return l.path("tokens.lock") }
+
+// TLS holds ditto's CA and the daemon's API certificate (0700).
+func (l Layout) TLS() string     { return l.path("tls") }
+func (l Layout) Records() string { return l.path("copies") }
+func (l Layout) Run() string     { return l.path("run") }
+func (l Layout) Logs() string    { return l.path("logs") }
+func (l Layout) Tmp() string     { return l.path("tmp") }
+func (l Layout) InitDB() string  { return l.path("initdb") }
 
 // ReseedStatus is what the home remembers of the reseeds.
 func (l Layout) ReseedStatus() string { return l.path("reseed-status.json") }
