@@ -61,13 +61,25 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err
 	}
+	c, err := newRecord(listen, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.makeCopy(ctx, c, StateReady); err != nil {
+		return nil, err
+	}
+	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
+	return c, nil
+}
+
+// newRecord is the record of a copy about to be made, with its password.
+func newRecord(listen string, o CreateOptions) (*Copy, error) {
 	self := proc.Self()
 	now := time.Now().UTC()
 	c := &Copy{
 		State:     StateCreating,
 		Listen:    listen,
 		Host:      connectHost(listen),
-		Role:      m.Config.Role,
 		Durable:   o.Durable,
 		Settings:  o.Settings,
 		CreatedAt: now,
@@ -81,26 +93,30 @@ func (m *Manager) CreateCopy(ctx context.Context, o CreateOptions) (*Copy, error
 		c.ExpiresAt = now.Add(o.TTL)
 	}
 	var err error
-	if c.Password, err = postgres.RandomPassword(); err != nil {
-		return nil, err
-	}
+	c.Password, err = postgres.RandomPassword()
+	return c, err
+}
+
+// makeCopy reserves c, clones the current golden and starts its server,
+// then records it in state done; a failure rolls it all back.
+func (m *Manager) makeCopy(ctx context.Context, c *Copy, done CopyState) error {
+	c.Role = m.Config.Role
 	if err := m.reserve(c); err != nil {
-		return nil, err
+		return err
 	}
 	defer m.work.drop(c.ID)
 	crashPoint("create:reserved")
 	if err := m.startOnGolden(ctx, c, true); err != nil {
 		m.rollback(c, err)
-		return nil, err
+		return err
 	}
 	crashPoint("create:ready")
-	c.State, c.Busy = StateReady, nil
+	c.State, c.Busy = done, nil
 	if err := m.Home.Save(c); err != nil {
 		m.rollback(c, err)
-		return nil, err
+		return err
 	}
-	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
-	return c, nil
+	return nil
 }
 
 // reserve picks the copy's ID, port and golden under the state lock and
