@@ -19,6 +19,7 @@ type Status struct {
 	Generations int           `json:"generations"`
 	Copies      int           `json:"copies"` // those of the caller (an admin: all)
 	Running     int           `json:"running"`
+	Warm        WarmStatus    `json:"warm"`
 }
 
 // Status gathers the pool, golden and copy counts; the copies counted are
@@ -46,7 +47,12 @@ func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
 			s.Generations++
 		}
 	}
-	copies, err := m.CopiesFor(k)
+	all, err := m.Copies()
+	if err != nil {
+		return s, err
+	}
+	s.Warm = warmStatus(all)
+	copies, err := m.CopiesFor(k, false)
 	if err != nil {
 		return s, err
 	}

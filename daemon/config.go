@@ -20,6 +20,8 @@ type FileConfig struct {
 	Socket     string `yaml:"socket"`
 	Group      string `yaml:"group"`
 	AdminGroup string `yaml:"admin_group"`
+	// Warm is the number of warm copies kept ready; nil: warm.DefaultSize.
+	Warm *int `yaml:"warm"`
 }
 
 // LoadConfig reads the config file at path. A missing file is an empty
@@ -39,6 +41,9 @@ func LoadConfig(path string, optional bool) (FileConfig, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w (see `ditto serve --help` for the keys)", path, err)
+	}
+	if c.Warm != nil && *c.Warm < 0 {
+		return c, fmt.Errorf("%s: warm: %d: give a number of warm copies, 0 or more", path, *c.Warm)
 	}
 	return c, nil
 }

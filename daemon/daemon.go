@@ -37,6 +37,8 @@ type Options struct {
 	// SweepEvery is how often expired and abandoned copies are removed;
 	// GCEvery, how often a whole gc runs (leftovers of crashes).
 	SweepEvery, GCEvery time.Duration
+	// Warm is the number of warm copies kept ready (package warm).
+	Warm int
 }
 
 // stopWait bounds how long a stopping daemon waits for requests in flight
@@ -71,9 +73,13 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 	if err != nil {
 		return err
 	}
+	pool, stopWarm := startWarm(ctx, m, log, o.Warm)
+	defer stopWarm()
 	srv := server.New(server.Options{
 		Log: log,
-		For: func(p server.Peer) server.Domain { return api.Local{M: m, Caller: p.Caller, Process: p.Process} },
+		For: func(p server.Peer) server.Domain {
+			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Warm: pool}
+		},
 	})
 	hs := srv.HTTPServer()
 	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -94,7 +100,7 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 	}()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("serving", "socket", o.Socket, "group", o.Group, "admin_group", o.AdminGroup, "home", m.Home.Dir)
+	log.Info("serving", "socket", o.Socket, "group", o.Group, "admin_group", o.AdminGroup, "home", m.Home.Dir, "warm", o.Warm)
 
 	select {
 	case err = <-served:

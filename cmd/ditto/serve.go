@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/daemon"
+	"github.com/dittodb/ditto/warm"
 )
 
 func serveCommand() *cli.Command {
@@ -25,15 +27,30 @@ removed every few seconds, so the gc timer is not needed while it runs.
 SIGTERM or SIGINT stops it once the requests in flight are done; copies
 keep running. reseed, gc, init and doctor stay root commands.
 
+Warm copies: the daemon keeps --warm copies of the current golden started
+and unclaimed (default 2: each costs an idle server's memory, about 25 MiB,
+and a port all the time; two serve a sequence of creates warm, one being
+claimed while the other refills). A create that can use one gets it in the
+time of a claim, with a fresh password, its statistics reset and an empty
+log; ` + "`ditto copy create --help`" + ` says which creates start a server of their
+own. The pool refills one copy at a time after a claim, never beside a
+create, and waits while a reseed runs, the pool is below its free-space
+floor or the port range is full; once a reseed makes another golden
+current, warm copies of the old one are destroyed and replaced. ` + "`ditto status`" + `
+shows them and what they cost; ` + "`ditto copy list --all`" + ` lists them to
+admins. A restarted daemon adopts the warm copies left running; gc removes
+them while no daemon runs.
+
 Examples:
    sudo ditto serve
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group); flags override it"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, warm); flags override it"},
 			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
+			&cli.IntFlag{Name: "warm", Value: warm.DefaultSize, Usage: "keep `N` warm copies started ahead of any request (0: none)"},
 		},
 		Action: func(c *cli.Context) error {
 			m, err := openManager(c)
@@ -45,7 +62,15 @@ Examples:
 				return err
 			}
 			o := daemon.Options{Socket: fc.Socket, Group: fc.Group, AdminGroup: fc.AdminGroup,
-				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
+				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute, Warm: warm.DefaultSize}
+			if fc.Warm != nil {
+				o.Warm = *fc.Warm
+			}
+			if c.IsSet("warm") {
+				if o.Warm = c.Int("warm"); o.Warm < 0 {
+					return fmt.Errorf("--warm %d: give a number of warm copies, 0 or more", o.Warm)
+				}
+			}
 			if o.Socket == "" {
 				o.Socket = daemon.DefaultSocket
 			}
