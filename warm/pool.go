@@ -86,7 +86,7 @@ func (p *Pool) CreateCopy(ctx context.Context, o ditto.CreateOptions) (*ditto.Co
 			p.servedWarm.Add(1)
 			return c, nil
 		}
-		if code, _, _ := ditto.Describe(err); err != nil && code != ditto.CodeInternal {
+		if code := codeOf(err); code != "" && code != ditto.CodeInternal {
 			return nil, err // the cold path would refuse it the same way
 		}
 		if err != nil {
@@ -95,7 +95,7 @@ func (p *Pool) CreateCopy(ctx context.Context, o ditto.CreateOptions) (*ditto.Co
 		}
 	}
 	c, err := p.d.CreateCopy(ctx, o)
-	if code, _, _ := ditto.Describe(err); err != nil && (code == ditto.CodePortsExhausted || code == ditto.CodeNoSpace) && p.giveUpOne(ctx) {
+	if code := codeOf(err); (code == ditto.CodePortsExhausted || code == ditto.CodeNoSpace) && p.giveUpOne(ctx) {
 		c, err = p.d.CreateCopy(ctx, o)
 	}
 	if err != nil {
@@ -103,6 +103,15 @@ func (p *Pool) CreateCopy(ctx context.Context, o ditto.CreateOptions) (*ditto.Co
 	}
 	p.servedCold.Add(1)
 	return c, nil
+}
+
+// codeOf is err's code, "" for no error.
+func codeOf(err error) ditto.Code {
+	if err == nil {
+		return ""
+	}
+	code, _, _ := ditto.Describe(err)
+	return code
 }
 
 // giveUpOne destroys a warm copy to make room for a create.

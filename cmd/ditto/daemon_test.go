@@ -28,15 +28,20 @@ type daemonProc struct {
 	socket string
 	group  string
 	log    string // its stderr
+	args   []string // of serve, after the socket and group
 	cmd    *exec.Cmd
 }
 
 // startDaemon starts `ditto serve` for the fixture, with the socket's
-// group; it is stopped when the test ends.
-func (f *fixture) startDaemon(t *testing.T, group string) *daemonProc {
+// group and args (default: --warm 0, no warm copies); it is stopped when
+// the test ends.
+func (f *fixture) startDaemon(t *testing.T, group string, args ...string) *daemonProc {
 	t.Helper()
 	dir := filepath.Dir(f.home)
-	d := &daemonProc{f: f, owner: t, socket: filepath.Join(dir, "ditto.sock"), group: group, log: filepath.Join(dir, "serve.log")}
+	if len(args) == 0 {
+		args = []string{"--warm", "0"}
+	}
+	d := &daemonProc{f: f, owner: t, socket: filepath.Join(dir, "ditto.sock"), group: group, log: filepath.Join(dir, "serve.log"), args: args}
 	d.start(t)
 	return d
 }
@@ -48,7 +53,7 @@ func (d *daemonProc) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	d.cmd = exec.Command(dittoBin, "--home", d.f.home, "--log-level", "debug", "serve", "--socket", d.socket, "--group", d.group)
+	d.cmd = exec.Command(dittoBin, append([]string{"--home", d.f.home, "--log-level", "debug", "serve", "--socket", d.socket, "--group", d.group}, d.args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
