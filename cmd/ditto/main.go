@@ -75,6 +75,7 @@ run the copy commands, env and status without sudo.
 
 Results (URLs, JSON, export lines) go to stdout; logs and progress to stderr.`,
 		EnableBashCompletion: true,
+		Version:              version(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Value: ditto.DefaultHome, EnvVars: []string{"DITTO_HOME"}, Usage: "state `DIR` holding the settings, records and embedded pool"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"DITTO_LOG_LEVEL"}, Usage: "trace, debug, info, warn or error"},
