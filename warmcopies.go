@@ -61,6 +61,7 @@ func (m *Manager) ClaimWarm(ctx context.Context, o CreateOptions) (*Copy, error)
 	if err := ValidateLabels(o.Labels); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	password, err := postgres.RandomPassword()
 	if err != nil {
 		return nil, err
@@ -74,6 +75,7 @@ func (m *Manager) ClaimWarm(ctx context.Context, o CreateOptions) (*Copy, error)
 		m.rollback(c, err)
 		return nil, fmt.Errorf("claiming warm copy %s: %w", c.ID, err)
 	}
+	m.Log.Debug("warm copy claimed", "id", c.ID, "took", time.Since(t0))
 	return c, nil
 }
 
