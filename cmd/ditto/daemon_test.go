@@ -27,7 +27,7 @@ type daemonProc struct {
 	owner  *testing.T // the test whose end stops it
 	socket string
 	group  string
-	log    string // its stderr
+	log    string   // its stderr
 	args   []string // of serve, after the socket and group
 	cmd    *exec.Cmd
 }
