@@ -30,8 +30,12 @@ func (c *Copy) ownedBy(k Caller) bool {
 	return c.OwnerUID == k.UID && (k.UID != TokenUID || c.OwnerName == k.Name)
 }
 
-// VisibleTo reports whether k may see and act on the copy.
-func (c *Copy) VisibleTo(k Caller) bool { return k.Admin || c.ownedBy(k) }
+// VisibleTo reports whether k may see and act on the copy. A warm copy is
+// nobody's: only the daemon's pool acts on it, and only admins' lists of
+// every copy show it.
+func (c *Copy) VisibleTo(k Caller) bool {
+	return c.State != StateWarm && (k.Admin || c.ownedBy(k))
+}
 
 // SecretFor reports whether k may have the copy's password.
 func (c *Copy) SecretFor(k Caller) bool { return k.ReadsRecords || c.ownedBy(k) }
@@ -50,15 +54,16 @@ func (m *Manager) CopyFor(k Caller, id string) (*Copy, error) {
 	return c, nil
 }
 
-// CopiesFor lists the copies k may see, oldest first.
-func (m *Manager) CopiesFor(k Caller) ([]*Copy, error) {
+// CopiesFor lists the copies k may see, oldest first; withWarm adds the
+// warm copies for an admin.
+func (m *Manager) CopiesFor(k Caller, withWarm bool) ([]*Copy, error) {
 	all, err := m.Copies()
 	if err != nil {
 		return nil, err
 	}
 	var out []*Copy
 	for _, c := range all {
-		if c.VisibleTo(k) {
+		if c.VisibleTo(k) || withWarm && k.Admin && c.State == StateWarm {
 			out = append(out, c)
 		}
 	}

@@ -74,6 +74,21 @@ func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time)
 	if err := m.checkFreeSpace(ctx); err != nil {
 		return nil, err
 	}
+	c, err := newRecord(listen, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.makeCopy(ctx, c, StateReady); err != nil {
+		return nil, err
+	}
+	m.event(ctx, c, EventCreated, "golden "+c.Generation)
+	m.event(ctx, c, EventReady, "")
+	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
+	return c, nil
+}
+
+// newRecord is the record of a copy about to be made, with its password.
+func newRecord(listen string, o CreateOptions) (*Copy, error) {
 	host := o.Host
 	if host == "" {
 		host = connectHost(listen)
@@ -85,7 +100,6 @@ func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time)
 		Listen:    listen,
 		Host:      host,
 		TLS:       o.TLS,
-		Role:      m.Config.Role,
 		Durable:   o.Durable,
 		Settings:  o.Settings,
 		CreatedAt: now,
@@ -99,28 +113,30 @@ func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time)
 		c.ExpiresAt = now.Add(o.TTL)
 	}
 	var err error
-	if c.Password, err = postgres.RandomPassword(); err != nil {
-		return nil, err
-	}
+	c.Password, err = postgres.RandomPassword()
+	return c, err
+}
+
+// makeCopy reserves c, clones the current golden and starts its server,
+// then records it in state done; a failure rolls it all back.
+func (m *Manager) makeCopy(ctx context.Context, c *Copy, done CopyState) error {
+	c.Role = m.Config.Role
 	if err := m.reserve(c); err != nil {
-		return nil, err
+		return err
 	}
 	defer m.work.drop(c.ID)
-	m.event(ctx, c, EventCreated, "golden "+c.Generation)
 	crashPoint("create:reserved")
 	if err := m.startOnGolden(ctx, c, true); err != nil {
 		m.rollback(ctx, c, err)
-		return nil, err
+		return err
 	}
 	crashPoint("create:ready")
-	c.State, c.Busy = StateReady, nil
+	c.State, c.Busy = done, nil
 	if err := m.Home.Save(c); err != nil {
 		m.rollback(ctx, c, err)
-		return nil, err
+		return err
 	}
-	m.event(ctx, c, EventReady, "")
-	m.Log.Debug("copy ready", "id", c.ID, "port", c.Port, "golden", c.Generation, "took", time.Since(t0))
-	return c, nil
+	return nil
 }
 
 // reserve picks the copy's ID, port and golden under the state lock and

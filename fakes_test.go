@@ -94,6 +94,9 @@ type fakeServers struct {
 	mu       sync.Mutex
 	byDir    map[string]proc.Ref
 	readyErr error
+	// handovers counts Handover calls; handoverErr makes them fail
+	handovers   int
+	handoverErr error
 }
 
 func (f *fakeServers) Start(_ context.Context, o postgres.ServerOptions) (*postgres.Server, error) {
@@ -114,6 +117,13 @@ func (f *fakeServers) Start(_ context.Context, o postgres.ServerOptions) (*postg
 
 func (f *fakeServers) Ready(context.Context, *postgres.Server, string, string, string) (time.Duration, error) {
 	return time.Millisecond, f.readyErr
+}
+
+func (f *fakeServers) Handover(context.Context, *Copy, string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.handovers++
+	return f.handoverErr
 }
 
 func (f *fakeServers) Quit(ctx context.Context, ref proc.Ref) error { return f.Kill(ctx, ref) }

@@ -56,6 +56,7 @@ func (m *Manager) Sweep(ctx context.Context) *GCReport {
 		m.Log.Info("removed copy", "id", c.ID, "why", why)
 		r.Copies = append(r.Copies, c.ID)
 	}
+	m.sweepWarm(ctx, copies, r)
 	m.restartDown(ctx, copies, now, r)
 	return r
 }

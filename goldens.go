@@ -48,7 +48,7 @@ func (m *Manager) Goldens(ctx context.Context, k Caller) ([]GoldenInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	copies, err := m.CopiesFor(k)
+	copies, err := m.CopiesFor(k, false)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,9 @@ func (c *Copy) URL() string {
 // looking at its server process, unless a live ditto process is creating,
 // resetting or destroying it.
 func (c *Copy) Status() string {
+	if c.State == StateWarm && c.Running() {
+		return string(StateWarm)
+	}
 	if c.State != StateReady && c.Busy != nil && c.Busy.Alive() {
 		return string(c.State)
 	}

@@ -16,6 +16,9 @@ type servers interface {
 	// password; it returns how long the wait took.
 	Ready(ctx context.Context, srv *postgres.Server, role, db, password string) (time.Duration, error)
 	// Quit asks for an immediate shutdown and waits for it.
+	// Handover gives the running server of c a new password and resets
+	// its statistics, for a warm copy's claim.
+	Handover(ctx context.Context, c *Copy, password string) error
 	Quit(ctx context.Context, ref proc.Ref) error
 	Kill(ctx context.Context, ref proc.Ref) error
 	// Running finds the postmasters whose data directory is below root.
@@ -38,6 +41,10 @@ func (pgServers) Ready(ctx context.Context, srv *postgres.Server, role, db, pass
 	defer conn.Close(context.Background())
 	waited := time.Since(t0)
 	return waited, postgres.SetPassword(ctx, conn, role, password)
+}
+
+func (pgServers) Handover(ctx context.Context, c *Copy, password string) error {
+	return postgres.Handover(ctx, c.SocketDir, c.Port, c.Role, c.Database, password)
 }
 
 func (pgServers) Quit(ctx context.Context, ref proc.Ref) error { return postgres.Quit(ctx, ref) }

@@ -22,6 +22,7 @@ type Status struct {
 
 	GoldenAge float64      `json:"golden_age_seconds"` // of the current golden; 0 without one
 	Reseed    ReseedStatus `json:"reseed"`
+	Warm      WarmStatus   `json:"warm"`
 }
 
 // Status gathers the pool, golden and copy counts; the copies counted are
@@ -54,7 +55,12 @@ func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
 			s.Generations++
 		}
 	}
-	copies, err := m.CopiesFor(k)
+	all, err := m.Copies()
+	if err != nil {
+		return s, err
+	}
+	s.Warm = warmStatus(all)
+	copies, err := m.CopiesFor(k, false)
 	if err != nil {
 		return s, err
 	}

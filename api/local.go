@@ -25,6 +25,9 @@ type Local struct {
 	// Remote, when set, says the caller is on another machine: its copies
 	// are made for it (see Remote).
 	Remote *Remote
+	// Warm, when set, serves creates: the daemon's warm pool. Nil: each
+	// copy's server is started for it.
+	Warm WarmPool
 }
 
 // Remote is how copies are made for a caller on another machine: they
@@ -33,6 +36,15 @@ type Local struct {
 // their certificates.
 type Remote struct {
 	Listen, Host string
+}
+
+// WarmPool is what Local needs of the daemon's warm pool (package warm).
+type WarmPool interface {
+	// CreateCopy hands out a warm copy when o allows it and one is ready,
+	// else makes one as Manager.CreateCopy does.
+	CreateCopy(ctx context.Context, o ditto.CreateOptions) (*ditto.Copy, error)
+	// Count adds the pool's target and served creates to s.
+	Count(s *ditto.WarmStatus)
 }
 
 func (l Local) view(c *ditto.Copy) Copy { return ViewOf(c, c.SecretFor(l.Caller)) }
@@ -62,7 +74,11 @@ func (l Local) Create(ctx context.Context, r CreateRequest) (Copy, error) {
 			o.Listen = l.Remote.Listen
 		}
 	}
-	c, err := l.M.CreateCopy(l.acting(ctx), o)
+	create := l.M.CreateCopy
+	if l.Warm != nil {
+		create = l.Warm.CreateCopy
+	}
+	c, err := create(l.acting(ctx), o)
 	if err != nil {
 		return Copy{}, err
 	}
@@ -106,8 +122,8 @@ func (k *localLease) Close() error {
 
 // List returns the views of the copies the caller may see, without
 // passwords.
-func (l Local) List(context.Context) ([]Copy, error) {
-	cs, err := l.M.CopiesFor(l.Caller)
+func (l Local) List(_ context.Context, all bool) ([]Copy, error) {
+	cs, err := l.M.CopiesFor(l.Caller, all)
 	if err != nil {
 		return nil, err
 	}
@@ -163,4 +179,10 @@ func (l Local) Keep(_ context.Context, id string) error {
 	return l.M.Keep(id)
 }
 
-func (l Local) Status(ctx context.Context) (ditto.Status, error) { return l.M.Status(ctx, l.Caller) }
+func (l Local) Status(ctx context.Context) (ditto.Status, error) {
+	s, err := l.M.Status(ctx, l.Caller)
+	if err == nil && l.Warm != nil {
+		l.Warm.Count(&s.Warm)
+	}
+	return s, err
+}

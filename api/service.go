@@ -15,7 +15,9 @@ type Service interface {
 	// Hold creates a copy that lives only as long as the Lease and the
 	// caller's process: the end of either destroys it.
 	Hold(ctx context.Context, r CreateRequest) (Copy, Lease, error)
-	List(ctx context.Context) ([]Copy, error)
+	// List gives the caller's copies (an admin's: every user's); all adds
+	// the daemon's warm copies for an admin.
+	List(ctx context.Context, all bool) ([]Copy, error)
 	Get(ctx context.Context, id string) (Copy, error)
 	Destroy(ctx context.Context, id string) error
 	Reset(ctx context.Context, id string) (Copy, error)

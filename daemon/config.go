@@ -30,6 +30,8 @@ type FileConfig struct {
 	MaxQueue  int      `yaml:"max_queue"`
 
 	Reseed *ReseedConfig `yaml:"reseed"` // nil: no reseeds by the daemon
+	// Warm is the number of warm copies kept ready; nil: warm.DefaultSize.
+	Warm *int `yaml:"warm"`
 }
 
 // LoadConfig reads the config file at path. A missing file is an empty
@@ -52,6 +54,9 @@ func LoadConfig(path string, optional bool) (FileConfig, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w (see `ditto serve --help` for the keys)", path, err)
+	}
+	if c.Warm != nil && *c.Warm < 0 {
+		return c, fmt.Errorf("%s: warm: %d: give a number of warm copies, 0 or more", path, *c.Warm)
 	}
 	return c, nil
 }

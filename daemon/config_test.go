@@ -35,4 +35,10 @@ func TestLoadConfig(t *testing.T) {
 	if _, err := LoadConfig(write("sockt: /tmp/d.sock\n"), false); err == nil || !strings.Contains(err.Error(), "sockt") {
 		t.Fatalf("a misspelt key: %v; want an error naming it", err)
 	}
+	if c, err := LoadConfig(write("warm: 0\n"), false); err != nil || c.Warm == nil || *c.Warm != 0 {
+		t.Fatalf("warm: 0: %+v, %v; want a warm of 0, told from no warm key", c, err)
+	}
+	if _, err := LoadConfig(write("warm: -1\n"), false); err == nil || !strings.Contains(err.Error(), "warm") {
+		t.Fatalf("warm: -1: %v; want an error naming it", err)
+	}
 }

@@ -55,6 +55,8 @@ type Options struct {
 	// Reseed is where reseeds come from and when they run; nil: the
 	// daemon does not reseed.
 	Reseed *Reseeding
+	// Warm is the number of warm copies kept ready (package warm).
+	Warm int
 }
 
 // stopWait bounds how long a stopping daemon waits for requests in flight
@@ -113,12 +115,14 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 			return err
 		}
 	}
+	pool, stopWarm := startWarm(ctx, m, log, o.Warm)
+	defer stopWarm()
 	met := metrics.New(m)
 	m.AddObserver(met)
 	so := server.Options{
 		Log: log, MaxStarts: o.MaxStarts, MaxQueue: o.MaxQueue,
 		For: func(p server.Peer) server.Domain {
-			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Reseeder: reseeds, Remote: p.Remote}
+			return api.Local{M: m, Caller: p.Caller, Process: p.Process, Reseeder: reseeds, Remote: p.Remote, Warm: pool}
 		},
 		Metrics:  met.Handler(),
 		Requests: met.Request,
@@ -154,7 +158,7 @@ func Serve(ctx context.Context, m *ditto.Manager, log hclog.Logger, o Options) e
 		servers = append(servers, tcp)
 		go func() { served <- tcp.Serve(rm.ln) }()
 	}
-	log.Info("serving", "socket", o.Socket, "group", o.Group, "admin_group", o.AdminGroup, "home", m.Home.Dir)
+	log.Info("serving", "socket", o.Socket, "group", o.Group, "admin_group", o.AdminGroup, "home", m.Home.Dir, "warm", o.Warm)
 
 	select {
 	case err = <-served:

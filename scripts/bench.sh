@@ -13,6 +13,7 @@
 #   sudo scripts/bench.sh --help           # every flag
 #
 # --ditto BINARY measures another build of ditto (e.g. a prototype).
+# Warm copies through the daemon against cold ones: scripts/bench-warm.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -273,8 +273,12 @@ func (c *Client) Health(ctx context.Context) (h api.Health, err error) {
 	return h, c.call(ctx, "GET", "/healthz", nil, &h, http.StatusOK)
 }
 
-func (c *Client) List(ctx context.Context) (cs []api.Copy, err error) {
-	return cs, c.call(ctx, "GET", "/v1/copies", nil, &cs, http.StatusOK)
+func (c *Client) List(ctx context.Context, all bool) (cs []api.Copy, err error) {
+	path := "/v1/copies"
+	if all {
+		path += "?all=true"
+	}
+	return cs, c.call(ctx, "GET", path, nil, &cs, http.StatusOK)
 }
 
 func (c *Client) Get(ctx context.Context, id string) (v api.Copy, err error) {

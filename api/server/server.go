@@ -277,7 +277,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, d Domain) error 
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, d Domain) error {
-	cs, err := d.List(r.Context())
+	cs, err := d.List(r.Context(), r.URL.Query().Get("all") == "true")
 	if err != nil {
 		return err
 	}

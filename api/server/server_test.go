@@ -58,7 +58,7 @@ func (f *fake) Hold(ctx context.Context, r api.CreateRequest) (api.Copy, api.Lea
 	return api.Copy{}, nil, errors.New("the server never calls Hold")
 }
 
-func (f *fake) List(context.Context) ([]api.Copy, error) {
+func (f *fake) List(context.Context, bool) ([]api.Copy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []api.Copy

@@ -41,6 +41,13 @@ In CI (GitHub Actions, GitLab CI, Buildkite, CircleCI, Jenkins), labels
 ci.provider, ci.job, ci.run_id, ... say which run made the copy (a --label
 of the same KEY wins); ` + "`ditto copy list`" + ` shows them.
 
+Through a daemon that keeps warm copies (` + "`ditto serve --warm N`" + `), the copy
+is one of them when there is one: started before you asked, it is handed over
+with a new password, its statistics reset and its log emptied, its TTL
+counted from now. --durable, --set and a --listen other than the default
+need settings at the server's start, so such a create always starts a
+server of its own (as does every create in direct mode).
+
 Examples:
    url=$(ditto copy create --ttl 30m)
    ditto copy create --format json --label job=$CI_JOB_ID
@@ -102,7 +109,8 @@ Examples:
 			{
 				Name:  "list",
 				Usage: "list copies",
-				Flags: []cli.Flag{formatFlag("table", "table", "json")},
+				Flags: []cli.Flag{formatFlag("table", "table", "json"),
+					&cli.BoolFlag{Name: "all", Usage: "for admins: add the daemon's warm copies (state warm, owner -1), started ahead of any request"}},
 				Description: `Shows each copy's state (running, down when its server died, or a
 transitional state), port, golden, age and expiry. ` + "`ditto copy start ID`" + `
 brings a down copy back with its data.
@@ -119,7 +127,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					copies, err := svc.List(c.Context)
+					copies, err := svc.List(c.Context, c.Bool("all"))
 					if err != nil {
 						return err
 					}

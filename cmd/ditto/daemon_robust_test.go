@@ -160,7 +160,7 @@ func TestDaemonLoad(t *testing.T) {
 		ctx := context.Background()
 		var at500 int
 		for i := 1; i <= 2000; i++ {
-			cs, err := cl.List(ctx)
+			cs, err := cl.List(ctx, false)
 			if err != nil || len(cs) != 64 {
 				t.Fatalf("list %d: %d copies, %v", i, len(cs), err)
 			}

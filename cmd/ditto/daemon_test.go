@@ -33,11 +33,15 @@ type daemonProc struct {
 }
 
 // startDaemon starts `ditto serve` for the fixture, with the socket's
-// group and more flags of ditto serve; it is stopped when the test ends.
+// group and more flags of ditto serve (default: --warm 0, no warm
+// copies); it is stopped when the test ends.
 func (f *fixture) startDaemon(t *testing.T, group string, args ...string) *daemonProc {
 	t.Helper()
 	dir := filepath.Dir(f.home)
-	d := &daemonProc{f: f, owner: t, socket: filepath.Join(dir, "ditto.sock"), group: group, args: args, log: filepath.Join(dir, "serve.log")}
+	if len(args) == 0 {
+		args = []string{"--warm", "0"}
+	}
+	d := &daemonProc{f: f, owner: t, socket: filepath.Join(dir, "ditto.sock"), group: group, log: filepath.Join(dir, "serve.log"), args: args}
 	d.start(t)
 	return d
 }

@@ -235,6 +235,7 @@ func (f *fixture) teardown() {
 	for _, c := range cs {
 		f.run("copy", "destroy", c.ID)
 	}
+	f.run("gc") // warm copies, once no daemon keeps them
 	pids := postgresUnder(f.home, f.pool)
 	for _, pid := range pids {
 		f.t.Errorf("postgres process %d still runs on the pool after teardown; killing it", pid)

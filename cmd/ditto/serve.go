@@ -8,6 +8,7 @@ import (
 
 	"github.com/dittodb/ditto"
 	"github.com/dittodb/ditto/daemon"
+	"github.com/dittodb/ditto/warm"
 )
 
 func serveCommand() *cli.Command {
@@ -62,13 +63,27 @@ is logged, shows in ` + "`ditto status`" + `, and runs on_failure: an absolute p
 arguments, no shell, with DITTO_RESEED_ERROR (the error, no password) and
 DITTO_HOME as its only environment beside PATH and LANG.
 
+Warm copies: the daemon keeps --warm copies of the current golden started
+and unclaimed (default 2: each costs an idle server's memory, about 25 MiB,
+and a port all the time; two serve a sequence of creates warm, one being
+claimed while the other refills). A create that can use one gets it in the
+time of a claim, with a fresh password, its statistics reset and an empty
+log; ` + "`ditto copy create --help`" + ` says which creates start a server of their
+own. The pool refills one copy at a time after a claim, never beside a
+create, and waits while a reseed runs, the pool is below its free-space
+floor or the port range is full; once a reseed makes another golden
+current, warm copies of the old one are destroyed and replaced. ` + "`ditto status`" + `
+shows them and what they cost; ` + "`ditto copy list --all`" + ` lists them to
+admins. A restarted daemon adopts the warm copies left running; gc removes
+them while no daemon runs.
+
 Examples:
    sudo ditto serve
    sudo ditto serve --socket /run/ditto/ditto.sock --group ditto --admin-group wheel
    sudo ditto serve --api-listen 10.0.0.5:8443 --api-host db.ci.example.com
    sudo scripts/install-systemd.sh     # installs and starts ditto.service`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue, reseed, api_listen, tls_cert, tls_key, api_hosts (a list)); flags override it"},
+			&cli.StringFlag{Name: "config", DefaultText: daemon.DefaultConfigFile + " when it exists", Usage: "the daemon's config `FILE` (YAML; keys: socket, group, admin_group, max_starts, max_queue, warm, reseed, api_listen, tls_cert, tls_key, api_hosts (a list)); flags override it"},
 			&cli.StringFlag{Name: "socket", DefaultText: daemon.DefaultSocket, Usage: "the Unix socket `PATH` to listen on"},
 			&cli.StringFlag{Name: "group", DefaultText: "as set by `ditto init --group`, else " + ditto.DefaultGroup, Usage: "the `GROUP` whose members may use the socket (it must exist: `ditto init --group NAME` creates it)"},
 			&cli.StringFlag{Name: "admin-group", Usage: "members of `GROUP` see and act on every copy (default: root only)"},
@@ -78,6 +93,7 @@ Examples:
 			&cli.StringFlag{Name: "tls-cert", Usage: "the TCP listener's certificate `FILE` (PEM; default: one issued by ditto's CA)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "the key `FILE` of --tls-cert (PEM)"},
 			&cli.StringSliceFlag{Name: "api-host", Usage: "a `NAME` or address clients reach this machine by: in the issued certificates, the first also in the URLs of copies made over TCP (repeatable)"},
+			&cli.IntFlag{Name: "warm", Value: warm.DefaultSize, Usage: "keep `N` warm copies started ahead of any request (0: none)"},
 		},
 		Action: func(c *cli.Context) error {
 			m, err := openManager(c)
@@ -94,7 +110,15 @@ Examples:
 			o := daemon.Options{Socket: fc.Socket, Group: fc.Group, AdminGroup: fc.AdminGroup,
 				MaxStarts: fc.MaxStarts, MaxQueue: fc.MaxQueue,
 				APIListen: fc.APIListen, TLSCert: fc.TLSCert, TLSKey: fc.TLSKey, APIHosts: fc.APIHosts,
-				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute}
+				SweepEvery: 5 * time.Second, GCEvery: 5 * time.Minute, Warm: warm.DefaultSize}
+			if fc.Warm != nil {
+				o.Warm = *fc.Warm
+			}
+			if c.IsSet("warm") {
+				if o.Warm = c.Int("warm"); o.Warm < 0 {
+					return fmt.Errorf("--warm %d: give a number of warm copies, 0 or more", o.Warm)
+				}
+			}
 			if o.Socket == "" {
 				o.Socket = daemon.DefaultSocket
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,14 @@ func statusCommand() *cli.Command {
 			}
 			fmt.Printf("goldens:  %d generation(s) kept\ncopies:   %d (%d running)\n", s.Generations, s.Copies, s.Running)
 			printReseedStatus(s.Reseed, time.Now())
+			if w := s.Warm; w.Target > 0 || w.Copies > 0 {
+				ports := make([]string, len(w.Ports))
+				for i, p := range w.Ports {
+					ports[i] = strconv.Itoa(p)
+				}
+				fmt.Printf("warm:     %d ready of %d kept (ports %s; %s of memory); creates served warm %d, cold %d\n",
+					w.Copies, w.Target, strings.Join(ports, ","), ditto.HumanBytes(w.MemoryBytes), w.ServedWarm, w.ServedCold)
+			}
 			return nil
 		},
 	}

@@ -29,8 +29,7 @@ type Source interface {
 
 // CopyStates are the values of the copies gauge's state label, each
 // reported (0 when no copy is in it) so that a graph never has holes.
-// Warm copies add their state here.
-var CopyStates = []string{"running", "down", "creating", "resetting", "destroying"}
+var CopyStates = []string{"running", "down", "creating", "resetting", "destroying", "warm"}
 
 // Metrics holds the daemon's metrics in a registry of their own.
 type Metrics struct {
@@ -111,7 +110,7 @@ func (m *Metrics) Request(route string, status int) {
 type gauges struct{ src Source }
 
 var (
-	copiesDesc = prometheus.NewDesc("ditto_copies", "Copies by state (running, down, or being created, reset or destroyed).", []string{"state"}, nil)
+	copiesDesc = prometheus.NewDesc("ditto_copies", "Copies by state (running, down, warm, or being created, reset or destroyed).", []string{"state"}, nil)
 	goldenAge  = prometheus.NewDesc("ditto_golden_age_seconds", "Age of the current golden; absent before the first reseed.", nil, nil)
 	poolSize   = prometheus.NewDesc("ditto_pool_size_bytes", "Size of the pool.", nil, nil)
 	poolFree   = prometheus.NewDesc("ditto_pool_free_bytes", "Free space in the pool.", nil, nil)

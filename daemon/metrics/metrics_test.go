@@ -43,13 +43,14 @@ func TestMetrics(t *testing.T) {
 	m.Request("GET /v1/copies/{id}", 404)
 
 	want := `
-# HELP ditto_copies Copies by state (running, down, or being created, reset or destroyed).
+# HELP ditto_copies Copies by state (running, down, warm, or being created, reset or destroyed).
 # TYPE ditto_copies gauge
 ditto_copies{state="creating"} 0
 ditto_copies{state="destroying"} 0
 ditto_copies{state="down"} 2
 ditto_copies{state="resetting"} 0
 ditto_copies{state="running"} 0
+ditto_copies{state="warm"} 0
 # HELP ditto_pool_free_bytes Free space in the pool.
 # TYPE ditto_pool_free_bytes gauge
 ditto_pool_free_bytes 60

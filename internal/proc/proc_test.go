@@ -51,3 +51,12 @@ func TestStatFieldsWithParenInName(t *testing.T) {
 		t.Fatalf("statFields = %v, %v", f, err)
 	}
 }
+
+func TestTreePSS(t *testing.T) {
+	if TreePSS(os.Getpid()) == 0 {
+		t.Fatal("this process's PSS reads as 0")
+	}
+	if TreePSS(1<<22+7) != 0 {
+		t.Fatal("a missing process's PSS is not 0")
+	}
+}
