@@ -58,14 +58,14 @@ func startChild(args []string) (int, error) {
 	if err := mountView(spec); err != nil {
 		return 0, err
 	}
-	pid, err := syscall.ForkExec(argv[0], argv[1:], &syscall.ProcAttr{
+	pid, err := forkExecConfined(argv, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
 		Sys: &syscall.SysProcAttr{
 			Setsid:     true, // a group of its own, as unsandboxed: ditto kills it by group
 			Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)},
 		},
-	})
+	}, spec.Keep)
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: starting %s: %w", argv[0], err)
 	}
@@ -158,11 +158,11 @@ func mountView(s Spec) error {
 		return err
 	}
 	for _, c := range cs {
-		mode, flags := "0755", uintptr(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
+		opts, flags := "mode=0755,size=1m", uintptr(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
 		if c == "/tmp" {
-			mode, flags = "1777", unix.MS_NOSUID|unix.MS_NODEV
+			opts, flags = "mode=1777,size="+TmpSize, unix.MS_NOSUID|unix.MS_NODEV
 		}
-		if err := unix.Mount("tmpfs", c, "tmpfs", flags, "mode="+mode); err != nil {
+		if err := unix.Mount("tmpfs", c, "tmpfs", flags, opts); err != nil {
 			return fmt.Errorf("covering %s: %w", c, err)
 		}
 	}
@@ -295,7 +295,7 @@ func minimalDev() error {
 	if err := os.Mkdir("/dev/shm", 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777"); err != nil {
+	if err := unix.Mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+ShmSize); err != nil {
 		return fmt.Errorf("mounting /dev/shm: %w", err)
 	}
 	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {

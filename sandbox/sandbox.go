@@ -24,8 +24,12 @@ import (
 type Level string
 
 const (
-	// Full: own mount, PID and IPC namespaces with the view of Spec.
+	// Full: own mount, PID and IPC namespaces with the view of Spec, and
+	// Landlock with its IPC scopes (see landlock.go).
 	Full Level = "full"
+	// Partial: the namespaces, but this kernel lacks Landlock or its IPC
+	// scopes (see Missing).
+	Partial Level = "partial"
 	// None: an ordinary process of the server's OS user, as every copy
 	// before sandboxing.
 	None Level = "none"
