@@ -225,32 +225,39 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
 		Settings: postgres.CopySettings(c.Durable, c.Settings),
 	}
-	if m.Config.Sandbox != SandboxOff {
-		// the state directory holds every copy's record, log and socket
-		// folder; the pool every copy's and golden's data
-		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{c.DataDir, c.SocketDir}}
-	}
 	if c.TLS {
 		var err error
 		if o.TLS, err = m.serverCertificate(c); err != nil {
 			return nil, err
 		}
 	}
-	srv, err := m.pg.Start(ctx, o)
-	if errors.Is(err, sandbox.ErrUnavailable) {
-		m.Log.Warn("copy server starts without its sandbox: its superuser can reach other copies and ditto's files; `ditto doctor` says what is missing",
-			"id", c.ID, "reason", err)
-		o.Sandbox = nil
-		srv, err = m.pg.Start(ctx, o)
-	}
+	srv, err := m.startConfined(ctx, m.pg.Start, o, "copy "+c.ID)
 	if err != nil {
 		return nil, err
 	}
-	c.Postmaster, c.Sandbox = srv.Proc, sandbox.None
-	if o.Sandbox != nil {
-		c.Sandbox = sandbox.Full
-	}
+	c.Postmaster, c.Sandbox = srv.Proc, srv.Sandbox
 	return srv, nil
+}
+
+// startConfined starts the server of o in a sandbox of its own, unless the
+// config turns sandboxes off; where this machine cannot make one, it starts
+// unconfined, with a warning naming what, and the Server says so.
+func (m *Manager) startConfined(ctx context.Context, start func(context.Context, postgres.ServerOptions) (*postgres.Server, error),
+	o postgres.ServerOptions, what string) (*postgres.Server, error) {
+	if m.Config.Sandbox != SandboxOff {
+		// the state directory holds every copy's record, log and socket
+		// folder, and the reseed's raw dump; the pool every copy's and
+		// golden's data
+		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{o.DataDir, o.SocketDir}}
+	}
+	srv, err := start(ctx, o)
+	if errors.Is(err, sandbox.ErrUnavailable) {
+		m.Log.Warn(what+" starts without its sandbox: its superuser can reach other copies and ditto's files; `ditto doctor` says what is missing",
+			"reason", err)
+		o.Sandbox = nil
+		srv, err = start(ctx, o)
+	}
+	return srv, err
 }
 
 // serverReady waits until the copy's server accepts a connection and sets

@@ -324,7 +324,10 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := postgres.WriteHBA(pgdata, m.pgUser); err != nil {
+	// while restoring, the tools (run as the servers' OS user) log in
+	// without a password too; the golden lets in ditto's own user only
+	me := postgres.CurrentOSUser().Name
+	if err := postgres.WriteHBA(pgdata, m.pgUser, g.Role, me, m.pgUser.Name); err != nil {
 		return err
 	}
 	from := "the initdb template"
@@ -337,6 +340,9 @@ func (m *Manager) build(ctx context.Context, p *plan) (err error) {
 		return err
 	}
 	crashPoint("reseed:stopped")
+	if err := postgres.WriteHBA(pgdata, m.pgUser, g.Role, me); err != nil {
+		return err
+	}
 	if err := checkCleanShutdown(ctx, bin, pgdata); err != nil {
 		return err
 	}
@@ -370,10 +376,11 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 	os.Remove(logFile)
 	defer os.RemoveAll(sock)
 	defer os.Remove(logFile)
-	srv, err := postgres.Start(ctx, postgres.ServerOptions{
+	o := postgres.ServerOptions{
 		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: postgres.PrivatePort, SocketDir: sock, LogFile: logFile,
 		Settings: postgres.RestoreSettings(),
-	})
+	}
+	srv, err := m.startConfined(ctx, postgres.Start, o, "the reseed's restore server")
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,10 @@ type Copy struct {
 	Labels      map[string]string `json:"labels"`
 	OwnerUID    int               `json:"owner_uid"`
 	Owner       string            `json:"owner,omitempty"` // the owner's user name
-	// Sandbox is how confined the copy's server is: "full", or "none" when
-	// it runs as a plain process of the servers' OS user (see ditto doctor).
+	// Sandbox is how confined the copy's server is: "full", "partial"
+	// (namespaces, but the kernel lacks Landlock or its IPC scopes), or
+	// "none" when it runs as a plain process of the servers' OS user (see
+	// ditto doctor).
 	Sandbox string `json:"sandbox"`
 }
 

@@ -326,7 +326,12 @@ func (d *doctor) confinement() {
 			"run ditto as root on a Linux kernel with mount, PID and IPC namespaces; inside a container, give it CAP_SYS_ADMIN (e.g. docker run --privileged)")
 		return
 	}
-	d.add("sandbox", CheckOK, "copies' servers start in their own mount, PID and IPC namespaces (sandbox: full)", "")
+	if missing := sandbox.Missing(); missing != "" {
+		d.add("sandbox", CheckWarn, "copies' servers start in their own mount, PID and IPC namespaces, but with "+missing+" (sandbox: partial)",
+			"run ditto on a kernel with Landlock ABI 6 or later (Linux 6.12+, CONFIG_SECURITY_LANDLOCK=y, landlock listed in the lsm= boot parameter)")
+		return
+	}
+	d.add("sandbox", CheckOK, fmt.Sprintf("copies' servers start in their own mount, PID and IPC namespaces, under Landlock ABI %d with its IPC scopes (sandbox: full)", sandbox.LandlockABI()), "")
 }
 
 const unconfined = "every copy's superuser can list and kill the other copies' servers, read and write their data and connect to them without their password"

@@ -29,11 +29,15 @@ func ClusterState(ctx context.Context, bin Bin, dataDir string) (string, error) 
 	return "", errors.New("pg_controldata printed no cluster state")
 }
 
-// hba trusts only the Unix socket, which lives in each server's private
-// folder; every TCP login, from any address the server is told to listen
-// on, needs a password.
+// hba lets role log in on the Unix socket without a password only from a
+// process of an OS user that the ident map "ditto" names, by the kernel's
+// word (peer): ditto's own. Every other local login, and every TCP login
+// from any address the server is told to listen on, needs a SCRAM
+// password. Programs a copy's superuser runs (COPY ... FROM PROGRAM) run
+// as the servers' OS user, so no trust would let them into another copy.
 const hba = `# written by ditto reseed
-local all all                trust
+local all %s peer map=ditto
+local all all                scram-sha-256
 host  all all 0.0.0.0/0      scram-sha-256
 host  all all ::/0           scram-sha-256
 `
@@ -77,12 +81,40 @@ func writeTLS(dir string, u OSUser, t ServerTLS) ([]string, error) {
 	return settings, nil
 }
 
-// WriteHBA writes the cluster's pg_hba.conf, owned by u: trust on the Unix
-// socket, a SCRAM password over TCP.
-func WriteHBA(dataDir string, u OSUser) error {
-	p := filepath.Join(dataDir, "pg_hba.conf")
-	if err := os.WriteFile(p, []byte(hba), 0o600); err != nil {
-		return err
+// WriteHBA writes the cluster's pg_hba.conf and pg_ident.conf, owned by u:
+// role logs in on the Unix socket without a password from processes of
+// the OS users peers only; everyone else needs a SCRAM password.
+func WriteHBA(dataDir string, u OSUser, role string, peers ...string) error {
+	quoted := []string{hbaQuote(role)}
+	for _, p := range peers {
+		quoted = append(quoted, hbaQuote(p))
 	}
-	return os.Chown(p, u.UID, u.GID)
+	for _, q := range quoted {
+		if q == "" {
+			return fmt.Errorf("pg_hba.conf: role or OS user name %q has a double quote or control character", strings.Join(append([]string{role}, peers...), ", "))
+		}
+	}
+	ident := "# written by ditto reseed\n"
+	for _, p := range quoted[1:] {
+		ident += fmt.Sprintf("ditto %s %s\n", p, quoted[0])
+	}
+	for name, text := range map[string]string{"pg_hba.conf": fmt.Sprintf(hba, quoted[0]), "pg_ident.conf": ident} {
+		p := filepath.Join(dataDir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			return err
+		}
+		if err := chownMode(p, u, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hbaQuote double-quotes a name for pg_hba.conf and pg_ident.conf, or
+// returns "" for one those files cannot hold.
+func hbaQuote(name string) string {
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r == '"' || r < ' ' || r == 0x7f }) {
+		return ""
+	}
+	return `"` + name + `"`
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,16 +18,23 @@ import (
 	"github.com/dittodb/ditto/postgres"
 )
 
-// A cluster with ditto's pg_hba.conf trusts its Unix socket and wants a
-// password over TCP; pg_control says whether its server stopped cleanly.
+// A cluster with ditto's pg_hba.conf lets its role in on the Unix socket
+// without a password from the OS user it names only, wants a password from
+// every other local login and over TCP; pg_control says whether its server
+// stopped cleanly.
 func TestClusterStateAndHBA(t *testing.T) {
 	c := testpg.InitDB(t)
 	ctx := context.Background()
-	if err := postgres.WriteHBA(c.DataDir, c.User); err != nil {
+	if err := postgres.WriteHBA(c.DataDir, c.User, testpg.Superuser, postgres.CurrentOSUser().Name); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(c.DataDir, "pg_hba.conf")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("pg_hba.conf: %v, %v; want mode 0600", fi.Mode(), err)
+	for _, name := range []string{"pg_hba.conf", "pg_ident.conf"} {
+		if fi, err := os.Stat(filepath.Join(c.DataDir, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", name, fi.Mode(), err)
+		}
+	}
+	if err := postgres.WriteHBA(c.DataDir, c.User, `a"b`); err == nil {
+		t.Errorf("WriteHBA took a role with a double quote")
 	}
 	state := func() string {
 		t.Helper()
@@ -40,7 +49,31 @@ func TestClusterStateAndHBA(t *testing.T) {
 	}
 	o := c.Options(testpg.FreePort(t))
 	srv := testpg.StartServer(t, o)
-	testpg.Ready(t, srv, "postgres") // over the socket, without a password
+	conn := testpg.Ready(t, srv, "postgres") // over the socket, without a password
+	if _, err := conn.Exec(ctx, "CREATE ROLE other LOGIN PASSWORD 'pw'"); err != nil {
+		t.Fatal(err)
+	}
+	sock := func(user, password string) error {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=postgres sslmode=disable", o.SocketDir, o.Port, user, password))
+		if err == nil {
+			conn.Close(ctx)
+		}
+		return err
+	}
+	if err := sock("other", ""); err == nil {
+		t.Errorf("another role logged in on the socket without a password")
+	}
+	if err := sock("other", "pw"); err != nil {
+		t.Errorf("another role with its password on the socket: %v", err)
+	}
+	if postgres.CurrentOSUser().UID != c.User.UID {
+		// the servers' own OS user is what a superuser's programs run as
+		psql := exec.Command(c.Bin.Path("psql"), "-X", "-w", "-h", o.SocketDir, "-p", fmt.Sprint(o.Port), "-U", testpg.Superuser, "-d", "postgres", "-c", "select 1")
+		psql.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(c.User.UID), Gid: uint32(c.User.GID)}}
+		if out, err := psql.CombinedOutput(); err == nil || !strings.Contains(string(out), "Peer authentication failed") {
+			t.Errorf("psql as OS user %s on the socket as %s: %v %s; want refused by peer authentication", c.User.Name, testpg.Superuser, err, out)
+		}
+	}
 	_, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", testpg.Superuser, o.Port))
 	if err == nil || !strings.Contains(err.Error(), "password") {
 		t.Errorf("TCP login without a password: %v; want it refused for want of one", err)

@@ -48,6 +48,8 @@ type Server struct {
 	SocketDir string
 	DataDir   string
 	LogFile   string
+	// Sandbox is how confined it runs (sandbox.None without a Spec).
+	Sandbox sandbox.Level
 }
 
 // Start execs postgres directly (no pg_ctl, no shell) in its own session, so
@@ -117,7 +119,11 @@ func Start(ctx context.Context, o ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres (pid %d) exited at once; %s\nfix the cause above and start it again", pid, endOfLog(o.LogFile))
 	}
-	return &Server{Proc: ref, OwnPID: own, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile}, nil
+	level := sandbox.None
+	if o.Sandbox != nil {
+		level = sandbox.Reached()
+	}
+	return &Server{Proc: ref, OwnPID: own, Port: o.Port, SocketDir: o.SocketDir, DataDir: o.DataDir, LogFile: o.LogFile, Sandbox: level}, nil
 }
 
 // startProcess starts cmd, in a sandbox when spec is set, and returns the
