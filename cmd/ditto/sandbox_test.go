@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -73,7 +74,32 @@ func attacks(t *testing.T, f *fixture, a, b copyInfo) map[string]string {
 	out = fromInside(t, a, fmt.Sprintf("kill -9 %d", rb.Postmaster.PID))
 	time.Sleep(100 * time.Millisecond) // the kernel ends a killed process a moment later
 	try("kill -9 B's postmaster", out, !rb.Postmaster.Alive())
+	// what no mount namespace hides: only Landlock keeps these out
+	out = fromInside(t, a, "head -c 40 "+sampleSQL(t))
+	try("read the dump reseed was given", out, strings.HasSuffix(out, "rc=0"))
+	for name, dir := range map[string]string{"write to /var/tmp": "/var/tmp", "write to the postgres user's home": postgresHome(t)} {
+		planted := filepath.Join(dir, "ditto-planted-"+a.ID)
+		out = fromInside(t, a, "touch "+planted)
+		os.Remove(planted)
+		try(name, out, strings.HasSuffix(out, "rc=0"))
+	}
+	// pg_hba: no local login without a password but ditto's own
+	ra := f.readRecord(a.ID)
+	mustPsql(t, a.DatabaseURL, "CREATE ROLE other LOGIN PASSWORD 'pw'")
+	for _, role := range []string{"ditto", "other"} {
+		out = fromInside(t, a, fmt.Sprintf("psql -X -w -At -h %s -p %d -U %s -d sample -c 'select 42'", ra.SocketDir, a.Port, role))
+		try("psql to its own socket as "+role+" without a password", out, strings.Contains(out, "42\nrc=0"))
+	}
 	return found
+}
+
+// postgresHome is the home folder of the servers' OS user.
+func postgresHome(t *testing.T) string {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.HomeDir
 }
 
 func TestSandbox(t *testing.T) {
@@ -87,13 +113,24 @@ func TestSandbox(t *testing.T) {
 	f.doctor().expect(t, "sandbox", "ok", "sandbox: full")
 
 	t.Run("attacks from inside a copy fail", func(t *testing.T) {
-		record(t, "sandbox", "from copy A as superuser: ps, psql to B's socket, see/read/write B's files and log, ditto's records, kill B", 9)
+		record(t, "sandbox", "from copy A as superuser: ps, psql to B's socket, see/read/write B's files and log, ditto's records, kill B, read the reseed's dump, write /var/tmp and the postgres home, psql to its own socket without a password", 15)
 		if found := attacks(t, f.with(t), a, b); len(found) > 0 {
 			t.Fatalf("copy A reached: %v", found)
 		}
 		// PID 1 is the init, and not even the kernel's threads show
 		if out := fromInside(t, a, "ps -eo pid,args"); !strings.Contains(out, " 1 ditto sandbox-init") || strings.Contains(out, "kthreadd") {
 			t.Fatalf("ps in the sandbox shows more than the sandbox: %s", out)
+		}
+		// the one process outside its Landlock domain that it sees
+		if out := fromInside(t, a, "kill -TERM 1"); strings.HasSuffix(out, "rc=0") {
+			t.Fatalf("copy A signalled its init: %s", out)
+		}
+		// what it may: psql runs, a role logs in on the socket with its
+		// password, /tmp is writable and bounded
+		ra := f.readRecord(a.ID)
+		out := fromInside(t, a, fmt.Sprintf("PGPASSWORD=pw psql -X -w -At -h %s -p %d -U other -d sample -c 'select 42'; df -k --output=size /tmp /dev/shm | tail -2", ra.SocketDir, a.Port))
+		if !strings.Contains(out, "42\n") || strings.Count(out, "262144") != 2 {
+			t.Fatalf("inside copy A, psql with a password or the bounded /tmp and /dev/shm failed:\n%s", out)
 		}
 		if got := mustPsql(t, b.DatabaseURL, "SELECT count(*) > 0 FROM customer"); got != "t" {
 			t.Fatalf("copy B after the attacks: %s", got)
@@ -112,6 +149,52 @@ func TestSandbox(t *testing.T) {
 		}
 		if !before.Alive() || strings.Contains(string(log), "terminating any other active server processes") {
 			t.Fatalf("copy A's server restarted (postmaster %d alive: %v); its log:\n%s", before.PID, before.Alive(), log)
+		}
+	})
+
+	t.Run("a reseed's restore server and files are out of a copy's reach, and the copy out of its", func(t *testing.T) {
+		record(t, "sandbox", "while a reseed's restore server runs: from copy A, list ditto's tmp, read the raw dump there, psql to the restore server; from the restore server, ps, read A's data, list ditto's tmp", 6)
+		f := f.with(t)
+		// killed once restored, the reseed leaves its server running and
+		// its temporary folder in place until gc
+		if r := f.run("DITTO_CRASH_AT=reseed:restored", "reseed", "--dump", sampleSQL(t)); r.code == 0 {
+			t.Fatalf("the reseed did not stop at its crash point: %s", r)
+		}
+		t.Cleanup(func() { f.run("gc") })
+		tmps, _ := filepath.Glob(filepath.Join(f.home, "tmp", "reseed-*"))
+		if len(tmps) != 1 {
+			t.Fatalf("reseed temporary folders: %v, want one", tmps)
+		}
+		// where a reseed from --source-url keeps the raw, unmasked dump
+		raw := filepath.Join(tmps[0], "source.dump")
+		if err := os.WriteFile(raw, []byte("raw rows"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(f.home, "run", "reseed")
+		var restore int
+		for _, pid := range postgresUnder(f.pool) {
+			if pid != f.readRecord(a.ID).Postmaster.PID && pid != f.readRecord(b.ID).Postmaster.PID {
+				restore = pid
+			}
+		}
+		if inner, err := proc.InnerPID(restore); restore == 0 || err != nil || inner == restore {
+			t.Fatalf("the restore server (pid %d) has PID %d, %v in its namespace: not sandboxed", restore, inner, err)
+		}
+		ra := f.readRecord(a.ID)
+		for _, cmd := range []string{"ls " + filepath.Join(f.home, "tmp"), "cat " + raw, fmt.Sprintf("psql -X -w -At -h %s -p 5432 -U ditto -d postgres -c 'select 42'", sock)} {
+			if out := fromInside(t, a, cmd); !strings.HasSuffix(out, "rc=1") && !strings.HasSuffix(out, "rc=2") {
+				t.Errorf("from copy A, %s: %s", cmd, out)
+			}
+		}
+		// ditto (root) logs in on the restore server's socket by peer
+		restoreServer := copyInfo{DatabaseURL: fmt.Sprintf("host=%s port=5432 user=ditto dbname=postgres", sock)}
+		if out := fromInside(t, restoreServer, "ps -eo args"); strings.Contains(out, ra.DataDir) || !strings.Contains(out, "sandbox-init") {
+			t.Errorf("ps in the restore server's sandbox: %s", out)
+		}
+		for _, cmd := range []string{"cat " + filepath.Join(ra.DataDir, "PG_VERSION"), "ls " + filepath.Join(f.home, "tmp")} {
+			if out := fromInside(t, restoreServer, cmd); strings.HasSuffix(out, "rc=0") {
+				t.Errorf("from the restore server, %s: %s", cmd, out)
+			}
 		}
 	})
 
@@ -145,10 +228,17 @@ func TestSandbox(t *testing.T) {
 		}
 		found := attacks(t, f, c, d)
 		// ditto's records, logs and the list of socket folders are root's
-		// alone, sandbox or not
-		for _, name := range []string{"ps lists copy B", "psql to B's socket", "pg_read_file of B's data", "write into B's data", "kill -9 B's postmaster"} {
+		// alone, sandbox or not; pg_hba keeps every local login but
+		// ditto's own behind a password
+		for _, name := range []string{"ps lists copy B", "pg_read_file of B's data", "write into B's data", "kill -9 B's postmaster",
+			"read the dump reseed was given", "write to /var/tmp", "write to the postgres user's home"} {
 			if _, ok := found[name]; !ok {
 				t.Errorf("unconfined, %q failed", name)
+			}
+		}
+		for _, name := range []string{"psql to B's socket", "psql to its own socket as ditto without a password", "psql to its own socket as other without a password"} {
+			if out, ok := found[name]; ok {
+				t.Errorf("unconfined, %q reached: %s", name, out)
 			}
 		}
 		f.must("init", "--sandbox", "on")
