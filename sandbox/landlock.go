@@ -32,19 +32,21 @@ func landlockConfig() landlock.Config {
 }
 
 // systemDirs are read and executed by postgres, its libraries and the
-// programs a superuser may run (psql, sh, ps); /proc is the sandbox's own.
-var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
-	"/etc/ssl", "/etc/ca-certificates", "/etc/postgresql-common"}
+// programs a superuser may run (psql, sh, ps); /proc is the sandbox's own;
+// Debian's psql wrapper lists /etc/postgresql-common.
+var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/etc/postgresql-common"}
 
-// etcFiles are the files of /etc that the C library, OpenSSL and Debian's
-// psql wrapper read; the rest of /etc stays closed.
-var etcFiles = []string{"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache",
-	"/etc/localtime", "/etc/timezone", "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf",
-	"/etc/services", "/etc/protocols", "/etc/gai.conf", "/etc/inputrc"}
+// etc's files may be read (as their modes allow), not listed or run. Not
+// a list of the files needed (passwd, ld.so.cache, localtime, resolv.conf,
+// the certificates): a Landlock rule holds an inode, and useradd,
+// ldconfig or resolvconf replace such a file by a new one, which a rule
+// on the old would not cover (postgres then no longer finds its own user
+// name for peer logins).
+const etc = "/etc"
 
 // landlockRules are what program (the postgres binary) may use: the
 // system folders and its own installation (the folder above its bin)
-// read-only, keep (its data and socket folders), the private /tmp and
+// read-only, /etc's files readable, keep (its data and socket folders), the private /tmp and
 // /dev/shm and the device nodes read-write.
 func landlockRules(program string, keep []string) []landlock.Rule {
 	install := filepath.Dir(filepath.Dir(program))
@@ -54,7 +56,7 @@ func landlockRules(program string, keep []string) []landlock.Rule {
 	return []landlock.Rule{
 		landlock.RODirs(systemDirs...).IgnoreIfMissing(),
 		landlock.RODirs(install),
-		landlock.ROFiles(etcFiles...).IgnoreIfMissing(),
+		landlock.PathAccess(ll.AccessFSReadFile, etc),
 		landlock.RWDirs(append([]string{"/tmp", "/dev/shm"}, keep...)...),
 		landlock.RWFiles(devices...).WithIoctlDev().IgnoreIfMissing(),
 	}
