@@ -52,6 +52,7 @@ type dittoConfig struct {
 	Dataset  string `json:"dataset"`
 	PGUser   string `json:"pg_user"`
 	Role     string `json:"role"`
+	Sandbox  string `json:"sandbox"` // "off" turns the sandbox off
 }
 
 func newBench(o options) (*bench, error) {

@@ -57,7 +57,7 @@ type options struct {
 }
 
 // phases that --skip accepts.
-var phases = []string{"plain", "rules", "floor", "create", "daemon", "idle", "concurrent", "alternatives"}
+var phases = []string{"plain", "rules", "floor", "create", "unconfined", "daemon", "idle", "concurrent", "alternatives"}
 
 func parseFlags(args []string) (options, error) {
 	var o options

@@ -404,6 +404,8 @@ func (b *bench) createRuns(ctx context.Context, sizes []*sizeResult) error {
 	destroys := make([][]float64, n)
 	ccreates := make([][]createSample, n) // --compare
 	cdestroys := make([][]float64, n)
+	ucreates := make([][]createSample, n) // sandbox off
+	udestroys := make([][]float64, n)
 	for _, s := range sizes {
 		s.LoadBefore = loadAvg()
 	}
@@ -435,6 +437,16 @@ func (b *bench) createRuns(ctx context.Context, sizes []*sizeResult) error {
 			} else {
 				creates[k], destroys[k] = append(creates[k], c), append(destroys[k], d)
 			}
+			s.Sandbox = c.Sandbox
+			if !b.o.skip["unconfined"] && s.h.cfg.Sandbox != "off" {
+				c, d, err := b.unconfinedCreateDestroy(ctx, s)
+				if err != nil {
+					return err
+				}
+				if i >= 0 {
+					ucreates[k], udestroys[k] = append(ucreates[k], c), append(udestroys[k], d)
+				}
+			}
 			if b.o.compare != "" {
 				c, d, err := b.createDestroy(ctx, b.o.compare, s)
 				if err != nil {
@@ -453,6 +465,9 @@ func (b *bench) createRuns(ctx context.Context, sizes []*sizeResult) error {
 		s.Destroy = summarize(destroys[k])
 		if b.o.compare != "" {
 			s.Compare = &compareResult{Create: summarizeCreate(ccreates[k]), Destroy: summarize(cdestroys[k])}
+		}
+		if len(ucreates[k]) > 0 {
+			s.Unconfined = &compareResult{Create: summarizeCreate(ucreates[k]), Destroy: summarize(udestroys[k])}
 		}
 		if !b.o.skip["floor"] && s.h.cfg.Backend == "btrfs" {
 			if err := b.snapshotCLI(ctx, s); err != nil {
@@ -478,6 +493,23 @@ func (b *bench) createDestroy(ctx context.Context, bin string, s *sizeResult) (c
 	d := ms(time.Since(t0))
 	pause(ctx, b.o.settle)
 	return c, d, nil
+}
+
+// unconfinedCreateDestroy is createDestroy with the sandbox turned off
+// for that one copy (`ditto init --sandbox off`, then on again, untimed):
+// what the sandbox costs, under the same load as the runs around it.
+func (b *bench) unconfinedCreateDestroy(ctx context.Context, s *sizeResult) (createSample, float64, error) {
+	if _, _, err := b.ditto(ctx, s.h, false, "init", "--sandbox", "off"); err != nil {
+		return createSample{}, 0, err
+	}
+	c, d, err := b.createDestroy(ctx, b.o.ditto, s)
+	if _, _, ierr := b.ditto(ctx, s.h, false, "init", "--sandbox", "on"); err == nil {
+		err = ierr
+	}
+	if err == nil && c.Sandbox != "none" {
+		err = fmt.Errorf("copy %s created with --sandbox off runs sandboxed (%q)", c.ID, c.Sandbox)
+	}
+	return c, d, err
 }
 
 func pause(ctx context.Context, d time.Duration) {
@@ -565,13 +597,14 @@ func (b *bench) createCopyBin(ctx context.Context, bin string, h *home, extra ..
 	}
 	tURL := time.Since(t0)
 	var j struct {
-		ID  string `json:"id"`
-		URL string `json:"database_url"`
+		ID      string `json:"id"`
+		URL     string `json:"database_url"`
+		Sandbox string `json:"sandbox"`
 	}
 	if err := json.Unmarshal(out, &j); err != nil {
 		return c, fmt.Errorf("ditto copy create --format json: %w: %s", err, out)
 	}
-	c.ID, c.URL = j.ID, j.URL
+	c.ID, c.URL, c.Sandbox = j.ID, j.URL, j.Sandbox
 	if err := firstQuery(ctx, j.URL); err != nil {
 		return c, fmt.Errorf("first query on copy %s: %w", j.ID, err)
 	}

@@ -74,6 +74,8 @@ type sizeResult struct {
 	Alternatives  *altResult        `json:"alternatives,omitempty"`
 	Compare       *compareResult    `json:"compare,omitempty"`
 	Daemon        *daemonResult     `json:"daemon,omitempty"`
+	Sandbox       string            `json:"sandbox,omitempty"` // of the measured copies: full, partial, none
+	Unconfined    *compareResult    `json:"unconfined,omitempty"`
 	LoadBefore    string            `json:"loadavg_before_runs"`
 	LoadAfter     string            `json:"loadavg_after_runs"`
 	database      string
@@ -172,6 +174,7 @@ type createSample struct {
 	Ready      float64 // .. of which postgres start until it answers
 	Password   float64 // .. of which ALTER ROLE
 	ID, URL    string
+	Sandbox    string // how confined its server runs
 }
 
 type createStats struct {
@@ -210,7 +213,8 @@ type concurrentResult struct {
 	Errors          []string `json:"errors,omitempty"`
 }
 
-// compareResult is copy create and destroy with the --compare binary.
+// compareResult is copy create and destroy with the --compare binary, or
+// with the sandbox off.
 type compareResult struct {
 	Create  *createStats `json:"copy_create"`
 	Destroy *stats       `json:"copy_destroy"`
@@ -425,6 +429,13 @@ func (r *results) targets() []target {
 		x := s.Create.Total.P50 / s.Floor.Total.P50
 		return fmt.Sprintf("%.2fx", x), x <= 1.5, true
 	})
+	perSize("the sandbox adds at most 5 ms to copy create p50", func(s *sizeResult) (string, bool, bool) {
+		if s.Create == nil || s.Unconfined == nil {
+			return "", false, false
+		}
+		d := s.Create.Total.P50 - s.Unconfined.Create.Total.P50
+		return fmt.Sprintf("%+.1f ms (%s)", d, s.Sandbox), d <= 5, true
+	})
 	perSize("copy create p95 under 300 ms", func(s *sizeResult) (string, bool, bool) {
 		if s.Create == nil {
 			return "", false, false
@@ -632,6 +643,20 @@ func (r *results) markdown() string {
 		return fmt.Sprintf("**%s / %s** vs %s / %s (%.2fx at p50)", fmtMS(d.Daemon.P50), fmtMS(d.Daemon.P90),
 			fmtMS(d.Direct.P50), fmtMS(d.Direct.P90), d.Daemon.P50/d.Direct.P50)
 	})
+	if r.Sizes[0].Unconfined != nil {
+		row("**copy create, sandbox off** (`ditto init --sandbox off`, interleaved)", func(s *sizeResult) string {
+			if s.Unconfined == nil {
+				return ""
+			}
+			return "**" + triple(s.Unconfined.Create.Total) + "**"
+		})
+		row("… what the sandbox ("+r.Sizes[0].Sandbox+") adds to create p50", func(s *sizeResult) string {
+			if s.Unconfined == nil || s.Create == nil {
+				return ""
+			}
+			return fmt.Sprintf("%+.1f ms", s.Create.Total.P50-s.Unconfined.Create.Total.P50)
+		})
+	}
 	row("**copy destroy**", func(s *sizeResult) string {
 		if s.Destroy == nil {
 			return ""
