@@ -57,7 +57,8 @@ func landlockRules(program string, keep []string) []landlock.Rule {
 		landlock.RODirs(systemDirs...).IgnoreIfMissing(),
 		landlock.RODirs(install),
 		landlock.PathAccess(ll.AccessFSReadFile, etc),
-		landlock.RWDirs(append([]string{"/tmp", "/dev/shm"}, keep...)...),
+		// refer: a rename from one of its folders to another, as mv does
+		landlock.RWDirs(append([]string{"/tmp", "/dev/shm"}, keep...)...).WithRefer(),
 		landlock.RWFiles(devices...).WithIoctlDev().IgnoreIfMissing(),
 	}
 }

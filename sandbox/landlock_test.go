@@ -63,6 +63,8 @@ func TestLandlock(t *testing.T) {
 	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
 	script := fmt.Sprintf(`try() { if "$@" >/dev/null 2>&1; then echo "ok $*"; else echo "no $*"; fi; }
 try touch %[1]s/made
+try mkdir %[1]s/sub
+try mv %[1]s/made %[1]s/sub/moved
 try sh -c 'echo x > /dev/null'
 try cat /etc/passwd
 try cat %[2]s
@@ -71,7 +73,7 @@ try touch %[3]s/planted
 try kill -0 %[4]d
 try kill -0 $$`, keep, file, dir, victim.Process.Pid)
 	out := runConfined(t, keep, script)
-	for _, want := range []string{"ok touch " + keep, "ok sh -c", "ok cat /etc/passwd", "no cat " + file, "no ls " + dir, "no touch " + dir, fmt.Sprintf("no kill -0 %d", victim.Process.Pid), "ok kill -0"} {
+	for _, want := range []string{"ok touch " + keep, "ok mv " + keep, "ok sh -c", "ok cat /etc/passwd", "no cat " + file, "no ls " + dir, "no touch " + dir, fmt.Sprintf("no kill -0 %d", victim.Process.Pid), "ok kill -0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in:\n%s", want, out)
 		}
