@@ -65,8 +65,8 @@ func landlockRules(program string, keep []string) []landlock.Rule {
 
 // forkExecConfined starts argv as ForkExec does, from a thread of its own
 // that first restricts itself with Landlock: the child inherits the
-// domain, and the thread ends with its goroutine (never unlocked), so the
-// init itself stays unrestricted. On a kernel without Landlock it starts
+// domain, and the thread, never unlocked, runs nothing else, so the rest
+// of the init stays unrestricted. On a kernel without Landlock it starts
 // argv as it is; Reached says so.
 func forkExecConfined(argv []string, attr *syscall.ProcAttr, keep []string) (int, error) {
 	fd, flags, err := landlockConfig().NewRulesetFD(landlockRules(argv[0], keep)...)
@@ -95,6 +95,10 @@ func forkExecConfined(argv []string, attr *syscall.ProcAttr, keep []string) (int
 		}
 		pid, err := syscall.ForkExec(argv[0], argv[1:], attr)
 		done <- result{pid, err}
+		// the thread stays, idle: an exiting thread hands its children to
+		// another, and Start, reading the threads' children one by one,
+		// could miss the program meanwhile
+		select {}
 	}()
 	r := <-done
 	return r.pid, r.err
