@@ -32,5 +32,5 @@ func (m *Manager) serverCertificate(c *Copy) (*postgres.ServerTLS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuing the certificate of copy %s: %w", c.ID, err)
 	}
-	return &postgres.ServerTLS{Cert: cert, Key: key}, nil
+	return &postgres.ServerTLS{Cert: cert, Key: key, Role: c.Role}, nil
 }

@@ -42,11 +42,13 @@ host  all all 0.0.0.0/0      scram-sha-256
 host  all all ::/0           scram-sha-256
 `
 
-// hbaTLS is the pg_hba.conf of a server for other hosts: as hba, but TCP
-// logins from anywhere but this machine's loopback must use TLS, so that a
-// password never crosses the network in clear.
+// hbaTLS is the pg_hba.conf of a server for other hosts: as hba (the
+// golden's pg_ident.conf holds its map), but TCP logins from anywhere but
+// this machine's loopback must use TLS, so that a password never crosses
+// the network in clear.
 const hbaTLS = `# written by ditto for a copy served over TLS
-local   all all                trust
+local   all %s         peer map=ditto
+local   all all                scram-sha-256
 host    all all 127.0.0.1/32   scram-sha-256
 host    all all ::1/128        scram-sha-256
 hostssl all all 0.0.0.0/0      scram-sha-256
@@ -59,13 +61,17 @@ hostssl all all ::/0           scram-sha-256
 // outside the data directory, which stays as the golden left it, and
 // visible in its sandbox.
 func writeTLS(dir string, u OSUser, t ServerTLS) ([]string, error) {
+	role := hbaQuote(t.Role)
+	if role == "" {
+		return nil, fmt.Errorf("pg_hba.conf: role name %q has a double quote or control character", t.Role)
+	}
 	files := []struct {
 		name, setting string
 		data          []byte
 	}{
 		{"server.crt", "ssl_cert_file", t.Cert},
 		{"server.key", "ssl_key_file", t.Key},
-		{"pg_hba.conf", "hba_file", []byte(hbaTLS)},
+		{"pg_hba.conf", "hba_file", []byte(fmt.Sprintf(hbaTLS, role))},
 	}
 	settings := []string{"ssl=on"}
 	for _, f := range files {

@@ -36,7 +36,12 @@ type ServerOptions struct {
 }
 
 // ServerTLS is a server's certificate and key, PEM.
-type ServerTLS struct{ Cert, Key []byte }
+type ServerTLS struct {
+	Cert, Key []byte
+	// Role logs in on the Unix socket by peer, as the golden's pg_hba.conf
+	// says (WriteHBA).
+	Role string
+}
 
 // Server is a started postmaster.
 type Server struct {

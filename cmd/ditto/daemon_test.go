@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,8 +39,8 @@ type daemonProc struct {
 func (f *fixture) startDaemon(t *testing.T, group string, args ...string) *daemonProc {
 	t.Helper()
 	dir := filepath.Dir(f.home)
-	if len(args) == 0 {
-		args = []string{"--warm", "0"}
+	if !slices.Contains(args, "--warm") {
+		args = append([]string{"--warm", "0"}, args...)
 	}
 	d := &daemonProc{f: f, owner: t, socket: filepath.Join(dir, "ditto.sock"), group: group, log: filepath.Join(dir, "serve.log"), args: args}
 	d.start(t)
