@@ -30,12 +30,15 @@ func (c *Copy) ownedBy(k Caller) bool {
 	return c.OwnerUID == k.UID && (k.UID != TokenUID || c.OwnerName == k.Name)
 }
 
-// VisibleTo reports whether k may see and act on the copy. A warm copy is
-// nobody's: only the daemon's pool acts on it, and only admins' lists of
-// every copy show it.
+// VisibleTo reports whether k may see and act on the copy. A warm copy,
+// also while it is being made, is nobody's: only the daemon's pool acts on
+// it, and only admins' lists of every copy show it.
 func (c *Copy) VisibleTo(k Caller) bool {
-	return c.State != StateWarm && (k.Admin || c.ownedBy(k))
+	return !c.isWarm() && (k.Admin || c.ownedBy(k))
 }
+
+// isWarm reports whether the copy is a warm one, ready or being made.
+func (c *Copy) isWarm() bool { return c.State == StateWarm || c.OwnerUID == NobodyUID }
 
 // SecretFor reports whether k may have the copy's password.
 func (c *Copy) SecretFor(k Caller) bool { return k.ReadsRecords || c.ownedBy(k) }
@@ -63,7 +66,7 @@ func (m *Manager) CopiesFor(k Caller, withWarm bool) ([]*Copy, error) {
 	}
 	var out []*Copy
 	for _, c := range all {
-		if c.VisibleTo(k) || withWarm && k.Admin && c.State == StateWarm {
+		if c.VisibleTo(k) || withWarm && k.Admin && c.isWarm() {
 			out = append(out, c)
 		}
 	}
