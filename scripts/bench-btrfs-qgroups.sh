@@ -1,66 +1,73 @@
 #!/usr/bin/env bash
-# What Btrfs quota groups cost a copy create: on a fresh Btrfs image, makes a
-# golden-like subvolume (PostgreSQL's files and 200 MiB of data), then times N
-# snapshots, each followed by a 4 MiB fsync'd write (a copy's server start
-# writes that much), first without quota groups, then with them enabled and
-# an exclusive limit on each snapshot (what --max-size would need), and the
-# destroy of all. Prints one line per round; removes everything it made.
-# ditto refuses --max-size on Btrfs because of this cost (README, Security).
+# What Btrfs quota groups cost a copy create and destroy. Makes two fresh
+# Btrfs images, each with a golden-like subvolume (PostgreSQL's files and
+# 200 MiB of data), enables quota groups on one, then alternates between
+# them N times: a snapshot (with an exclusive limit on the quota side, as
+# --max-size would need) followed by a 4 MiB fsync'd write, as a copy's
+# server start writes; then deletes the snapshots, alternating too.
+# Alternating keeps a busy machine's load the same on both sides. Prints the
+# percentiles; removes everything it made. ditto refuses --max-size on Btrfs
+# because of this cost (README, Security).
 #
-#   sudo scripts/bench-btrfs-qgroups.sh           # 40 snapshots, 2 rounds of each
-#   sudo N=100 ROUNDS=1 scripts/bench-btrfs-qgroups.sh
+#   sudo scripts/bench-btrfs-qgroups.sh          # 40 snapshots on each side
+#   sudo N=100 scripts/bench-btrfs-qgroups.sh
 set -euo pipefail
 n=${N:-40}
-rounds=${ROUNDS:-2}
 pg=$(ls -d /usr/lib/postgresql/*/ | tail -1)
 
-img="" mnt="" dev=""
+declare -a imgs=() mnts=() devs=()
 cleanup() {
-	[[ -n "$mnt" ]] && { umount "$mnt" 2>/dev/null || true; rmdir "$mnt"; }
-	[[ -n "$dev" ]] && losetup -d "$dev"
-	[[ -n "$img" ]] && rm -f "$img"
-	img="" mnt="" dev=""
+	for m in "${mnts[@]}"; do umount "$m" 2>/dev/null || true; rmdir "$m"; done
+	for d in "${devs[@]}"; do losetup -d "$d"; done
+	for i in "${imgs[@]}"; do rm -f "$i"; done
 }
 trap cleanup EXIT
 
-percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {print a[int(NR*p)+1]}'; }
-
-round() {
-	local quota=$1 i s e
+for side in 0 1; do
 	img=$(mktemp /var/tmp/qgroups.XXXXXX.img)
+	imgs+=("$img")
 	mnt=$(mktemp -d /tmp/qgroups.XXXXXX)
+	mnts+=("$mnt")
 	truncate -s 4G "$img"
 	mkfs.btrfs -q "$img" >/dev/null 2>&1
 	dev=$(losetup -f --show "$img")
+	devs+=("$dev")
 	mount "$dev" "$mnt"
 	btrfs subvolume create "$mnt/golden" >/dev/null
 	cp -a "$pg" "$mnt/golden/pg"
 	dd if=/dev/urandom of="$mnt/golden/data" bs=1M count=200 status=none
 	sync
-	if ((quota)); then
+	if ((side)); then
 		btrfs quota enable "$mnt"
 		btrfs quota rescan -w "$mnt" >/dev/null
 	fi
-	local times=()
-	for i in $(seq "$n"); do
+done
+
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+declare -a create0=() create1=() destroy0=() destroy1=()
+for i in $(seq "$n"); do
+	for side in 0 1; do
+		mnt=${mnts[$side]}
 		s=$(date +%s%N)
 		btrfs subvolume snapshot "$mnt/golden" "$mnt/c$i" >/dev/null
-		((quota)) && btrfs qgroup limit -e 100M "$mnt/c$i"
+		if ((side)); then btrfs qgroup limit -e 100M "$mnt/c$i"; fi
 		dd if=/dev/urandom of="$mnt/c$i/wal" bs=1M count=4 status=none conv=fsync
-		e=$(date +%s%N)
-		times+=($(((e - s) / 1000000)))
+		eval "create$side+=($(ms "$s"))"
 	done
-	s=$(date +%s%N)
-	for i in $(seq "$n"); do btrfs subvolume delete "$mnt/c$i" >/dev/null; done
-	e=$(date +%s%N)
-	printf 'quota groups %-3s  create p50 %4d ms  p90 %4d ms  max %4d ms  (%d snapshots); destroy all %d ms\n' \
-		"$( ((quota)) && echo on || echo off)" \
-		"$(printf '%s\n' "${times[@]}" | percentile 0.5)" "$(printf '%s\n' "${times[@]}" | percentile 0.9)" \
-		"$(printf '%s\n' "${times[@]}" | percentile 0.999)" "$n" $(((e - s) / 1000000))
-	cleanup
-}
+done
+for i in $(seq "$n"); do
+	for side in 0 1; do
+		s=$(date +%s%N)
+		btrfs subvolume delete --commit-each "${mnts[$side]}/c$i" >/dev/null
+		eval "destroy$side+=($(ms "$s"))"
+	done
+done
 
-for _ in $(seq "$rounds"); do
-	round 0
-	round 1
+percentiles() { sort -n | awk '{a[NR]=$1} END {printf "p50 %4d ms  p90 %4d ms  max %4d ms", a[int(NR*0.5)+1], a[int(NR*0.9)+1], a[NR]}'; }
+for side in 0 1; do
+	label=off
+	((side)) && label=on
+	c="create$side[@]" d="destroy$side[@]"
+	printf 'quota groups %-3s  create: %s   destroy: %s   (%d snapshots, alternating)\n' "$label" \
+		"$(printf '%s\n' "${!c}" | percentiles)" "$(printf '%s\n' "${!d}" | percentiles)" "$n"
 done
