@@ -300,10 +300,14 @@ func current(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, h := range hs {
-		if !strings.HasPrefix(dir, h.root+"/") {
-			continue
+	// the hierarchy dir lies in: the longest root above it
+	var h hierarchy
+	for _, c := range hs {
+		if strings.HasPrefix(dir, c.root+"/") && len(c.root) > len(h.root) {
+			h = c
 		}
+	}
+	if h.root != "" {
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			// ID:CONTROLLERS:PATH; cgroup v2 is 0::PATH
 			f := strings.SplitN(line, ":", 3)
