@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dittodb/ditto/internal/rawhttp"
 )
 
 // limitsView is the limits of a copy's JSON view.
@@ -171,6 +173,33 @@ func TestLimits(t *testing.T) {
 		}
 		f.must("copy", "destroy", c.ID)
 		f.must("init", "--max-processes", "0")
+	})
+
+	t.Run("through the daemon", func(t *testing.T) {
+		d := f.with(t).startDaemon(t, "root")
+		c := d.createAs(t, nil, "--cpus", "1.5", "--max-processes", "60")
+		var v struct {
+			Limits limitsView `json:"limits"`
+		}
+		if err := json.Unmarshal([]byte(d.mustAs(t, nil, "copy", "get", "--format", "json", c.ID)), &v); err != nil {
+			t.Fatal(err)
+		}
+		if want := (limitsView{CPUs: 1.5, MaxProcesses: 60}); v.Limits != want {
+			t.Fatalf("limits through the daemon = %+v, want %+v", v.Limits, want)
+		}
+		if pm := f.readRecord(c.ID).Postmaster; !inCgroup(t, pm.PID, c.ID) {
+			t.Fatalf("the postmaster of a copy made by the daemon is outside its cgroup")
+		}
+		// past the CLI's own check: the daemon validates too
+		body := `{"limits":{"memory":1048576}}`
+		a, err := rawhttp.Send(d.socket, fmt.Sprintf("POST /v1/copies HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body), 30*time.Second)
+		if err != nil || !strings.HasPrefix(a.Status, "400") || !strings.Contains(a.Body, "invalid --memory") {
+			t.Fatalf("the daemon answered a memory limit of 1 MiB with %+v, %v", a, err)
+		}
+		d.mustAs(t, nil, "copy", "destroy", c.ID)
+		if left := copyCgroups(t, c.ID); len(left) != 0 {
+			t.Fatalf("the cgroup outlived its copy: %v", left)
+		}
 	})
 
 	t.Run("limits that cannot be enforced are refused", func(t *testing.T) {
