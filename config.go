@@ -49,6 +49,8 @@ type Config struct {
 	// Sandbox is "on" (also when empty: homes made before it existed) or
 	// "off": whether copies' servers start confined (package sandbox).
 	Sandbox string `json:"sandbox,omitempty"`
+	// Limits are the caps of a copy that its create leaves out.
+	Limits Limits `json:"limits,omitzero"`
 }
 
 // SandboxOn and SandboxOff are the values of Config.Sandbox.
@@ -91,6 +93,12 @@ func (c Config) validate() error {
 	case "", SandboxOn, SandboxOff:
 	default:
 		return fmt.Errorf("unknown sandbox setting %q: use --sandbox on or --sandbox off", c.Sandbox)
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("default limits: %w", err)
+	}
+	if c.Backend == "btrfs" && c.Limits.MaxSize > 0 {
+		return errors.New("--max-size is not supported on Btrfs (its quota groups slow down every copy create and destroy on the whole filesystem): use --backend zfs, or leave --max-size out")
 	}
 	if c.Role == "" || c.PGUser == "" {
 		return errors.New("role and pg user must not be empty")

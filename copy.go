@@ -37,6 +37,8 @@ type CreateOptions struct {
 	// Host is the name or address its URL gives; "" derives it from the
 	// listen address.
 	Host string
+	// Limits cap what the copy may use; those left out are the config's.
+	Limits Limits
 }
 
 // DefaultTTL is a copy's time to live when none is given.
@@ -60,6 +62,10 @@ func (m *Manager) createCopy(ctx context.Context, o CreateOptions, t0 time.Time)
 		return nil, err
 	}
 	if _, err := ParseSettings(o.Settings); err != nil {
+		return nil, err
+	}
+	o.Limits = o.Limits.Or(m.Config.Limits)
+	if err := m.checkLimits(o.Limits); err != nil {
 		return nil, err
 	}
 	listen := o.Listen
@@ -107,6 +113,7 @@ func newRecord(listen string, o CreateOptions) (*Copy, error) {
 		Owner:     o.Owner,
 		OwnerUID:  o.OwnerUID,
 		OwnerName: o.OwnerName,
+		Limits:    o.Limits,
 		Busy:      &self,
 	}
 	if o.TTL > 0 {
@@ -182,6 +189,9 @@ func (m *Manager) startOnGolden(ctx context.Context, c *Copy, movablePort bool) 
 		return err
 	}
 	c.DataDir, c.Database = filepath.Join(vol, pgDataDir), g.Database
+	if err := m.setQuota(ctx, c, g.Bytes); err != nil {
+		return err
+	}
 	// recorded before the server starts, so that whoever cleans up after a
 	// crash can find a server on this data directory
 	if err := m.Home.Save(c); err != nil {
@@ -225,13 +235,25 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 		SocketDir: c.SocketDir, Listen: c.Listen, LogFile: c.LogFile,
 		Settings: postgres.CopySettings(c.Durable, c.Settings),
 	}
+	var cgroups []string
+	if m.Config.Sandbox != SandboxOff {
+		var err error
+		if cgroups, err = m.copyCgroup(c); err != nil {
+			return nil, err
+		}
+	} else if err := m.checkLimits(c.Limits); err != nil {
+		return nil, err
+	}
 	if c.TLS {
 		var err error
 		if o.TLS, err = m.serverCertificate(c); err != nil {
 			return nil, err
 		}
 	}
-	srv, err := m.startConfined(ctx, m.pg.Start, o, "copy "+c.ID)
+	srv, err := m.startConfined(ctx, m.pg.Start, o, "copy "+c.ID, cgroups)
+	if errors.Is(err, sandbox.ErrUnavailable) {
+		return nil, errorf(CodeInvalid, limitsHint, "cannot enforce the limits of copy %s (%s): its server joins its cgroup in its sandbox, which this machine cannot make: %v", c.ID, c.Limits, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,19 +261,21 @@ func (m *Manager) spawnServer(ctx context.Context, c *Copy, bin postgres.Bin) (*
 	return srv, nil
 }
 
-// startConfined starts the server of o in a sandbox of its own, unless the
-// config turns sandboxes off; where this machine cannot make one, it starts
-// unconfined, with a warning naming what, and the Server says so.
+// startConfined starts the server of o in a sandbox of its own, in the
+// cgroup folders given, unless the config turns sandboxes off; where this
+// machine cannot make one, it starts unconfined, with a warning naming
+// what, and the Server says so, unless it has a cgroup to join (limits
+// are never dropped silently): then the error is sandbox.ErrUnavailable.
 func (m *Manager) startConfined(ctx context.Context, start func(context.Context, postgres.ServerOptions) (*postgres.Server, error),
-	o postgres.ServerOptions, what string) (*postgres.Server, error) {
+	o postgres.ServerOptions, what string, cgroups []string) (*postgres.Server, error) {
 	if m.Config.Sandbox != SandboxOff {
 		// the state directory holds every copy's record, log and socket
 		// folder, and the reseed's raw dump; the pool every copy's and
 		// golden's data
-		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{o.DataDir, o.SocketDir}}
+		o.Sandbox = &sandbox.Spec{Hide: []string{m.Home.Dir, m.store.Root()}, Keep: []string{o.DataDir, o.SocketDir}, Cgroups: cgroups}
 	}
 	srv, err := start(ctx, o)
-	if errors.Is(err, sandbox.ErrUnavailable) {
+	if errors.Is(err, sandbox.ErrUnavailable) && len(cgroups) == 0 {
 		m.Log.Warn(what+" starts without its sandbox: its superuser can reach other copies and ditto's files; `ditto doctor` says what is missing",
 			"reason", err)
 		o.Sandbox = nil
@@ -484,6 +508,9 @@ func (m *Manager) teardown(ctx context.Context, c *Copy) error {
 		return err
 	}
 	crashPoint("destroy:stopped")
+	if err := m.removeCgroup(c); err != nil {
+		return err
+	}
 	if err := m.store.Destroy(ctx, storage.KindCopy, c.ID); err != nil {
 		return fmt.Errorf("destroying the volume of copy %s: %w", c.ID, err)
 	}

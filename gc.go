@@ -147,6 +147,7 @@ func (m *Manager) removeUnexplained(ctx context.Context, tx *tx, r *GCReport) er
 	}
 	m.removeStrayFiles(known, r)
 	m.removeOldEvents(known, r)
+	m.removeStrayCgroups(known, r)
 	return nil
 }
 

@@ -60,6 +60,8 @@ type Copy struct {
 	// Sandbox is how confined the running server is; empty in records made
 	// before sandboxing, whose servers ran unconfined.
 	Sandbox sandbox.Level `json:"sandbox,omitempty"`
+	// Limits are the copy's caps, applied again at each start of its server.
+	Limits Limits `json:"limits,omitzero"`
 	// Owner is the process whose life bounds the copy (a `copy run`). gc
 	// removes the copy once its owner is gone; while it lives, the TTL waits.
 	Owner *proc.Ref `json:"owner,omitempty"`

@@ -380,7 +380,7 @@ func (m *Manager) restoreInto(ctx context.Context, p *plan, pgdata string) (err 
 		Bin: bin, User: m.pgUser, DataDir: pgdata, Port: postgres.PrivatePort, SocketDir: sock, LogFile: logFile,
 		Settings: postgres.RestoreSettings(),
 	}
-	srv, err := m.startConfined(ctx, postgres.Start, o, "the reseed's restore server")
+	srv, err := m.startConfined(ctx, postgres.Start, o, "the reseed's restore server", nil)
 	if err != nil {
 		return err
 	}

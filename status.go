@@ -23,12 +23,17 @@ type Status struct {
 	GoldenAge float64      `json:"golden_age_seconds"` // of the current golden; 0 without one
 	Reseed    ReseedStatus `json:"reseed"`
 	Warm      WarmStatus   `json:"warm"`
+	// DefaultLimits are the caps of a new copy that gives none.
+	DefaultLimits Limits `json:"default_limits"`
+	// Limits are the caps of each of those copies that has any, by ID.
+	Limits map[string]Limits `json:"limits"`
 }
 
 // Status gathers the pool, golden and copy counts; the copies counted are
 // those k may see.
 func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
-	s := Status{Home: m.Home.Dir, Backend: m.Config.Backend, Pool: m.Config.PoolPath + m.Config.Dataset}
+	s := Status{Home: m.Home.Dir, Backend: m.Config.Backend, Pool: m.Config.PoolPath + m.Config.Dataset,
+		DefaultLimits: m.Config.Limits, Limits: map[string]Limits{}}
 	var err error
 	if s.Usage, err = m.store.Usage(ctx); err != nil {
 		return s, err
@@ -68,6 +73,9 @@ func (m *Manager) Status(ctx context.Context, k Caller) (Status, error) {
 	for _, c := range copies {
 		if c.Running() {
 			s.Running++
+		}
+		if !c.Limits.IsZero() {
+			s.Limits[c.ID] = c.Limits
 		}
 	}
 	return s, nil

@@ -23,7 +23,7 @@ const NobodyUID = -2
 // ColdReason says why a create with o cannot be served by a warm copy (its
 // server would need another start), or "" when it can. A warm copy runs
 // with ditto's own settings on the default listen addresses, without
-// --durable.
+// --durable, with the default limits.
 func (m *Manager) ColdReason(o CreateOptions) string {
 	switch {
 	case o.Durable:
@@ -34,6 +34,8 @@ func (m *Manager) ColdReason(o CreateOptions) string {
 		return "--listen other than the default needs its own start"
 	case o.TLS:
 		return "a copy for another machine starts with its own certificate"
+	case o.Limits.Or(m.Config.Limits) != m.Config.Limits:
+		return "limits other than the defaults of ditto init are applied at its start"
 	}
 	return ""
 }
@@ -41,7 +43,7 @@ func (m *Manager) ColdReason(o CreateOptions) string {
 // CreateWarm makes a warm copy of the current golden: started, ready,
 // with a password nobody is told, owned by nobody.
 func (m *Manager) CreateWarm(ctx context.Context) (*Copy, error) {
-	c, err := newRecord(m.Config.Listen, CreateOptions{OwnerUID: NobodyUID})
+	c, err := newRecord(m.Config.Listen, CreateOptions{OwnerUID: NobodyUID, Limits: m.Config.Limits})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,8 @@ func (m *Manager) takeWarm(o CreateOptions) (c *Copy, err error) {
 		}
 		self := proc.Self()
 		for _, w := range copies {
-			if w.State != StateWarm || w.Generation != current || !w.Running() || !m.work.take(w.ID) {
+			// one made before the default limits changed has the old ones
+			if w.State != StateWarm || w.Generation != current || w.Limits != m.Config.Limits || !w.Running() || !m.work.take(w.ID) {
 				continue
 			}
 			w.State, w.Busy = StateCreating, &self

@@ -33,6 +33,9 @@ type Copy struct {
 	// "none" when it runs as a plain process of the servers' OS user (see
 	// ditto doctor).
 	Sandbox string `json:"sandbox"`
+	// Limits are the copy's caps (memory and max_size in bytes); a field
+	// left out is no cap.
+	Limits ditto.Limits `json:"limits"`
 }
 
 // ViewOf returns the view of c; withSecret adds its URL.
@@ -40,7 +43,7 @@ func ViewOf(c *ditto.Copy, withSecret bool) Copy {
 	v := Copy{
 		ID: c.ID, State: c.Status(), Port: c.Port, Host: c.Host, Database: c.Database, User: c.Role,
 		Golden: c.Generation, CreatedAt: c.CreatedAt, Labels: c.Labels, OwnerUID: c.OwnerUID, Owner: c.OwnerName,
-		Sandbox: string(c.Sandbox),
+		Sandbox: string(c.Sandbox), Limits: c.Limits,
 	}
 	if v.Sandbox == "" {
 		v.Sandbox = string(sandbox.None)

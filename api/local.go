@@ -55,7 +55,7 @@ func (l Local) acting(ctx context.Context) context.Context { return ditto.WithAc
 // Create makes a copy owned by the caller (and by its process, when held).
 func (l Local) Create(ctx context.Context, r CreateRequest) (Copy, error) {
 	o := ditto.CreateOptions{TTL: ditto.DefaultTTL, Labels: r.Labels, Durable: r.Durable, Listen: r.Listen,
-		OwnerUID: l.Caller.UID, OwnerName: l.Caller.Name}
+		OwnerUID: l.Caller.UID, OwnerName: l.Caller.Name, Limits: r.Limits}
 	var err error
 	if r.TTL != "" {
 		if o.TTL, err = ditto.ParseTTL(r.TTL); err != nil {

@@ -64,6 +64,9 @@ type CreateRequest struct {
 	Settings []string          `json:"settings,omitempty"` // NAME=VALUE server settings
 	Durable  bool              `json:"durable,omitempty"`
 	Listen   string            `json:"listen,omitempty"`
+	// Limits cap what the copy may use (memory and max_size in bytes);
+	// those left out, or 0, are the configured defaults.
+	Limits ditto.Limits `json:"limits,omitzero"`
 	// Hold makes the response a stream that holds the copy (see
 	// Service.Hold): the copy's view on the first line, then a heartbeat
 	// line every few seconds; when the connection ends, the daemon

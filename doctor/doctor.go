@@ -79,6 +79,7 @@ func Run(ctx context.Context, homeDir, server string, log hclog.Logger) *Report 
 	d.tools()
 	d.permissions()
 	d.confinement()
+	d.limits()
 	d.poolConfig()
 	if d.haveCfg {
 		d.pool()

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dittodb/ditto/sandbox/cgroup"
 )
 
 // Main runs the init when the binary was re-executed by Start, and never
@@ -55,6 +57,10 @@ func startChild(args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	leave, err := cgroup.Enter(spec.Cgroups)
+	if err != nil {
+		return 0, err
+	}
 	if err := mountView(spec); err != nil {
 		return 0, err
 	}
@@ -69,11 +75,15 @@ func startChild(args []string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sandbox: starting %s: %w", argv[0], err)
 	}
+	// only the program counts against its limits, not the init
+	if err := leave(); err != nil {
+		return 0, err
+	}
 	return pid, nil
 }
 
 // parseInitArgs reads what Start passes: UID GID [-hide DIR]... [-keep
-// DIR]... -- PATH ARGV0 ARGS...
+// DIR]... [-cgroup DIR]... -- PATH ARGV0 ARGS...
 func parseInitArgs(args []string) (uid, gid int, s Spec, argv []string, err error) {
 	if len(args) < 2 {
 		return 0, 0, s, nil, errors.New("sandbox-init: missing UID and GID")
@@ -90,6 +100,8 @@ func parseInitArgs(args []string) (uid, gid int, s Spec, argv []string, err erro
 			s.Hide = append(s.Hide, rest[1])
 		case "-keep":
 			s.Keep = append(s.Keep, rest[1])
+		case "-cgroup":
+			s.Cgroups = append(s.Cgroups, rest[1])
 		default:
 			return 0, 0, s, nil, fmt.Errorf("sandbox-init: unknown argument %q", rest[0])
 		}

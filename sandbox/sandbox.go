@@ -52,6 +52,10 @@ type Spec struct {
 	// Keep are folders below Hide that stay visible, read-write: the copy's
 	// data and socket folders.
 	Keep []string
+	// Cgroups are the folders of the cgroup the program runs in (see
+	// package sandbox/cgroup): the init joins them before it forks the
+	// program, so that nothing the program forks starts outside.
+	Cgroups []string
 }
 
 // initArg is argv[1] of the re-executed binary when it is to act as the
@@ -81,6 +85,9 @@ func Start(cmd *exec.Cmd, s Spec) (init *exec.Cmd, pid int, err error) {
 	}
 	for _, k := range s.Keep {
 		args = append(args, "-keep", k)
+	}
+	for _, c := range s.Cgroups {
+		args = append(args, "-cgroup", c)
 	}
 	args = append(append(args, "--", cmd.Path), cmd.Args...)
 	r, w, err := os.Pipe()

@@ -250,13 +250,13 @@ Example:
 }
 
 func createFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "ttl", Value: "24h", Usage: "remove the copy after this `DURATION` (e.g. 30m, 2h; 0 = never)"},
 		&cli.StringSliceFlag{Name: "label", Usage: "attach `KEY=VALUE` (repeatable, up to 32; KEY: up to 63 of A-Z a-z 0-9 _ . - /; VALUE: up to 256 printable characters)"},
 		&cli.StringFlag{Name: "listen", Usage: "addresses the copy listens on: `ADDR`s of this machine, comma-separated, or * for all (default: as set by init, 127.0.0.1)"},
 		&cli.BoolFlag{Name: "durable", Usage: "keep fsync, synchronous_commit and full_page_writes on"},
 		&cli.StringSliceFlag{Name: "set", Usage: "server setting `NAME=VALUE` for this copy, e.g. shared_buffers=1GB or log_statement=all (repeatable; wins over ditto's defaults)"},
-	}
+	}, limitFlags("the copy", " (default: as set by init, none unless set)")...)
 }
 
 // openForCreate checks the create flags, before anything is opened, and
@@ -272,6 +272,9 @@ func openForCreate(c *cli.Context) (api.Service, api.CreateRequest, error) {
 	}
 	req.Labels = api.WithCILabels(req.Labels, os.Getenv)
 	if _, err := ditto.ParseSettings(req.Settings); err != nil {
+		return nil, req, err
+	}
+	if req.Limits, err = parseLimits(c); err != nil {
 		return nil, req, err
 	}
 	svc, err := service(c)

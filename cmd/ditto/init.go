@@ -19,7 +19,8 @@ directory (for machines with the ZFS module but no spare disk), imported again
 on demand. The choices are kept in <home>/config.json for every other command.
 
 Running init again on the same home changes only what its flags say:
---port-range, --min-free, --listen, --group, --sandbox and --pg-bin are saved and apply to new
+--port-range, --min-free, --listen, --group, --sandbox, --pg-bin and the default limits
+(--memory, --cpus, --max-processes, --max-size) are saved and apply to new
 copies (--pg-bin: to the next reseed); copies that exist keep their port and
 address. --role, --pg-user, --size, --backend, --path and --dataset are what
 the pool and golden are built on: a different value is refused, with the
@@ -31,8 +32,9 @@ Examples:
    sudo ditto init --backend zfs --dataset tank/ditto --port-range 7000-7999
    sudo ditto init --backend zfs --size 100G
    sudo ditto init --min-free 512M        # later: lower the free-space floor
-   sudo ditto init --group devs           # who may use ditto serve's socket`,
-		Flags: []cli.Flag{
+   sudo ditto init --group devs           # who may use ditto serve's socket
+   sudo ditto init --memory 1G --cpus 2   # caps of every new copy that gives none`,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "backend", Value: "btrfs", Usage: "btrfs or zfs"},
 			&cli.StringFlag{Name: "path", Usage: "a `DIR` on an existing Btrfs filesystem (default: the embedded image)"},
 			&cli.StringFlag{Name: "dataset", Usage: "ZFS parent dataset `POOL/PATH` (created if missing)"},
@@ -45,7 +47,7 @@ Examples:
 			&cli.StringFlag{Name: "group", Usage: "the `GROUP` whose members may use the socket of ditto serve (created if missing; default ditto)"},
 			&cli.StringFlag{Name: "sandbox", Value: ditto.SandboxOn, Usage: "on: each copy's server runs confined (own mount, PID and IPC namespaces; needs root); off: as a plain process of the postgres user, which any copy's superuser can reach from another"},
 			&cli.StringFlag{Name: "min-free", DefaultText: "1G, or a tenth of a smaller pool", Usage: "refuse new copies when the pool has less free space than this"},
-		},
+		}, limitFlags("each new copy", "; a default, for copies that give none; 0: no default")...),
 		Action: func(c *cli.Context) error {
 			// on an existing home, only the flags given count
 			given := map[string]bool{}
@@ -70,6 +72,9 @@ Examples:
 				if cfg.MinFree, err = ditto.ParseSize(c.String("min-free")); err != nil {
 					return err
 				}
+			}
+			if cfg.Limits, err = parseLimits(c); err != nil {
+				return err
 			}
 			log := logger(c)
 			if cfg.Group = c.String("group"); cfg.Group != "" {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +53,11 @@ func statusCommand() *cli.Command {
 				}
 				fmt.Printf("warm:     %d ready of %d kept (ports %s; %s of memory); creates served warm %d, cold %d\n",
 					w.Copies, w.Target, strings.Join(ports, ","), ditto.HumanBytes(w.MemoryBytes), w.ServedWarm, w.ServedCold)
+			}
+			fmt.Printf("limits:   %s (default of new copies)\n", s.DefaultLimits)
+			ids := slices.Sorted(maps.Keys(s.Limits))
+			for _, id := range ids {
+				fmt.Printf("          copy %s: %s\n", id, s.Limits[id])
 			}
 			return nil
 		},
