@@ -47,9 +47,6 @@ type Stats struct {
 	ServedWarm, ServedCold, ClaimFailed uint64
 }
 
-// Counters is what metrics read of the pool.
-type Counters interface{ Stats() Stats }
-
 // Pool keeps Size warm copies and serves creates from them.
 type Pool struct {
 	d    Domain
