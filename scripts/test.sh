@@ -25,7 +25,7 @@ done
 # (reseed, isolation, run and exit codes, reset, TTL, gc after kill -9,
 # parallel copies, clean copy logs), a failed or interrupted reseed keeping
 # the old golden, and the reliability suite's crash points and dead servers.
-zfs_e2e='^Test(Copies|CrashPoints|InterruptedReseed|DeadCopyServer|DoctorWithPool|EmbeddedZFSPool|Sandbox)$'
+zfs_e2e='^Test(Copies|CrashPoints|InterruptedReseed|DeadCopyServer|DoctorWithPool|EmbeddedZFSPool)$'
 # The rest of the reliability suite (access, bad input, a full pool, load):
 # too long for CI under emulation, run with --zfs-reliability.
 zfs_reliability_tests='^Test(Access|ErrorsTellWhatToDo|PoolFull|BadInput|Load|DamagedRecord|CopySettings)$'

@@ -292,6 +292,22 @@ func sampleSQL(t *testing.T) string {
 	return p
 }
 
+// readableSample returns a copy of the sample database's dump that every
+// user can read (a clone of the repository may sit in a folder only root
+// can enter).
+func readableSample(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(sampleSQL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(filepath.Dir(shortTempDir(t)), "sample.sql")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // pgDump dumps url in the given pg_dump format (c, d, t, p) into out. A
 // directory dump (d) is made by the postgres OS user, as pg_restore, which
 // runs as that user, reads it by its path: out must be in a folder of its

@@ -16,6 +16,9 @@ func goldenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "golden",
 		Usage: "show the golden generations kept",
+		Description: `Examples:
+   ditto golden list
+   ditto golden list --format json`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",

@@ -47,7 +47,9 @@ func fromInside(t *testing.T, c copyInfo, command string) string {
 
 // attacks are what copy a's superuser tries against copy b and ditto's
 // files; each returns what it reached, or "" when it reached nothing.
-func attacks(t *testing.T, f *fixture, a, b copyInfo) map[string]string {
+// dump is the file the golden was reseeded from, readable by everyone: only
+// the sandbox keeps it from a copy.
+func attacks(t *testing.T, f *fixture, a, b copyInfo, dump string) map[string]string {
 	rb := f.readRecord(b.ID)
 	found := map[string]string{}
 	try := func(name, out string, reached bool) {
@@ -75,7 +77,7 @@ func attacks(t *testing.T, f *fixture, a, b copyInfo) map[string]string {
 	time.Sleep(100 * time.Millisecond) // the kernel ends a killed process a moment later
 	try("kill -9 B's postmaster", out, !rb.Postmaster.Alive())
 	// what no mount namespace hides: only Landlock keeps these out
-	out = fromInside(t, a, "head -c 40 "+sampleSQL(t))
+	out = fromInside(t, a, "head -c 40 "+dump)
 	try("read the dump reseed was given", out, strings.HasSuffix(out, "rc=0"))
 	for name, dir := range map[string]string{"write to /var/tmp": "/var/tmp", "write to the postgres user's home": postgresHome(t)} {
 		planted := filepath.Join(dir, "ditto-planted-"+a.ID)
@@ -103,7 +105,9 @@ func postgresHome(t *testing.T) string {
 }
 
 func TestSandbox(t *testing.T) {
-	f := goldenFixture(t)
+	f := newFixture(t)
+	dump := readableSample(t)
+	f.must("reseed", "--dump", dump)
 	a, b := f.create(), f.create()
 	for _, c := range f.list() {
 		if c.Sandbox != "full" {
@@ -114,7 +118,7 @@ func TestSandbox(t *testing.T) {
 
 	t.Run("attacks from inside a copy fail", func(t *testing.T) {
 		record(t, "sandbox", "from copy A as superuser: ps, psql to B's socket, see/read/write B's files and log, ditto's records, kill B, read the reseed's dump, write /var/tmp and the postgres home, psql to its own socket without a password", 15)
-		if found := attacks(t, f.with(t), a, b); len(found) > 0 {
+		if found := attacks(t, f.with(t), a, b, dump); len(found) > 0 {
 			t.Fatalf("copy A reached: %v", found)
 		}
 		// PID 1 is the init, and not even the kernel's threads show
@@ -226,7 +230,7 @@ func TestSandbox(t *testing.T) {
 				t.Fatalf("copy %s: sandbox %q, want %q", l.ID, l.Sandbox, want)
 			}
 		}
-		found := attacks(t, f, c, d)
+		found := attacks(t, f, c, d, dump)
 		// ditto's records, logs and the list of socket folders are root's
 		// alone, sandbox or not; pg_hba keeps every local login but
 		// ditto's own behind a password

@@ -82,12 +82,20 @@ func (d *daemonProc) status(t *testing.T) warmStatus {
 }
 
 // postmastersMatchRecords checks that every postgres on the pool is a
-// recorded copy's, and every recorded copy has one: nothing leaked.
+// recorded copy's, and every recorded copy has one: nothing leaked. A copy
+// being destroyed meanwhile (its server stopped, its record not yet gone)
+// is waited for.
 func (f *fixture) postmastersMatchRecords(t *testing.T) {
 	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(f.home, "copies", "*.json"))
-	if got := postgresUnder(f.pool); len(got) != len(paths) {
-		t.Fatalf("%d postgres servers run on the pool for %d copy records", len(got), len(paths))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		paths, _ := filepath.Glob(filepath.Join(f.home, "copies", "*.json"))
+		got := postgresUnder(f.pool)
+		if len(got) == len(paths) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d postgres servers run on the pool for %d copy records", len(got), len(paths))
+		}
 	}
 }
 
